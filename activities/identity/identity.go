@@ -1,0 +1,71 @@
+// Package identity issues and revokes tenants' API tokens and keeps the tenant
+// records. A token's plaintext is written once to a file only its owner can read;
+// it never enters workflow history or logs.
+package identity
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Activities holds the tenant store and where new tokens are written.
+type Activities struct {
+	Store    *tenancy.Store
+	TokenDir string
+}
+
+// TokenFile is where the plaintext of a tenant's token of a role is written.
+func TokenFile(dir, tenantID, role string) string {
+	return filepath.Join(dir, tenantID+"."+role+".token")
+}
+
+// IssueTenantToken issues a token unless the tenant already holds a live one of
+// that role whose file is still there, which keeps onboarding idempotent.
+func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTokenInput) (workflows.IssuedToken, error) {
+	role := tenancy.Role(in.Role)
+	path := TokenFile(a.TokenDir, in.TenantID, in.Role)
+	if _, err := os.Stat(path); err == nil {
+		for _, t := range a.Store.Tokens(in.TenantID) {
+			if t.Role == role && t.RevokedAt == nil {
+				return workflows.IssuedToken{TokenID: t.ID, TokenFile: path}, nil
+			}
+		}
+	}
+	plain, tok, err := a.Store.IssueToken(in.TenantID, role)
+	if err != nil {
+		return workflows.IssuedToken{}, fmt.Errorf("issue token: %w", err)
+	}
+	if err := os.MkdirAll(a.TokenDir, 0o700); err != nil {
+		return workflows.IssuedToken{}, fmt.Errorf("token dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(plain+"\n"), 0o600); err != nil {
+		_ = a.Store.RevokeToken(tok.ID)
+		return workflows.IssuedToken{}, fmt.Errorf("write token file: %w", err)
+	}
+	activity.GetLogger(ctx).Info("api token issued", "tenant", in.TenantID, "role", in.Role, "token_id", tok.ID)
+	return workflows.IssuedToken{TokenID: tok.ID, TokenFile: path, Created: true}, nil
+}
+
+// RevokeToken revokes one token (compensation, offboarding, rotation).
+func (a *Activities) RevokeToken(ctx context.Context, tokenID string) error {
+	if err := a.Store.RevokeToken(tokenID); err != nil {
+		return fmt.Errorf("revoke token %s: %w", tokenID, err)
+	}
+	activity.GetLogger(ctx).Info("api token revoked", "token_id", tokenID)
+	return nil
+}
+
+// RecordTenant writes the tenant record that makes the tenant visible.
+func (a *Activities) RecordTenant(_ context.Context, in workflows.RecordTenantInput) error {
+	return a.Store.PutTenant(tenancy.Tenant{
+		ID: in.TenantID, DisplayName: in.DisplayName, Bucket: in.Bucket,
+		S3AccessKey: in.AccessKey, QuotaBytes: in.QuotaBytes,
+	})
+}

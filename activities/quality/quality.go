@@ -1,0 +1,299 @@
+// Package quality is the quality gate: it reads a tenant's upload as the
+// quality-gate identity, validates every record, masks personal data, stages the
+// clean records, quarantines the rest with reasons, and on approval publishes the
+// batch as an immutable dataset in ai-training.
+package quality
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/pii"
+	"github.com/dure-platform/dure/internal/validate"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Activities holds the quality gate's S3 client and checks.
+type Activities struct {
+	// S3 acts as the quality-gate identity: it may read tenant buckets and owns
+	// staging, quarantine and ai-training.
+	S3       *minio.Client
+	Detector *pii.Detector
+	Rules    validate.Rules
+	Policy   pii.Policy
+	// MaxLineBytes bounds one record; longer lines are quarantined unread.
+	MaxLineBytes int
+	// Now is the clock for manifests (tests fix it).
+	Now func() time.Time
+}
+
+// Progress is the heartbeat detail the UI shows while a batch is screened.
+type Progress struct {
+	RecordsDone     int `json:"records_done"`
+	RecordsRejected int `json:"records_rejected"`
+}
+
+// quarantined is one rejected record, kept for the tenant to fix and resubmit.
+type quarantined struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+	Field  string `json:"field,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Raw    string `json:"raw,omitempty"`
+}
+
+const heartbeatEvery = 200
+
+// ScreenUpload validates and masks one upload, streaming it with bounded memory.
+func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUploadInput) (workflows.ScreenResult, error) {
+	bucket := objstore.TenantBucket(in.TenantID)
+	obj, err := a.S3.GetObject(ctx, bucket, in.ObjectKey, minio.GetObjectOptions{})
+	if err != nil {
+		return workflows.ScreenResult{}, fmt.Errorf("open s3://%s/%s: %w", bucket, in.ObjectKey, err)
+	}
+	defer obj.Close()
+	if _, err := obj.Stat(); err != nil {
+		if objstore.IsNotFound(err) || objstore.IsAccessDenied(err) {
+			return workflows.ScreenResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("upload s3://%s/%s cannot be read: %v", bucket, in.ObjectKey, err), "UploadUnreadable", err)
+		}
+		return workflows.ScreenResult{}, fmt.Errorf("stat upload: %w", err)
+	}
+
+	staged, err := os.CreateTemp("", "dure-staged-*.jsonl")
+	if err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	defer removeTemp(staged)
+	rejects, err := os.CreateTemp("", "dure-quarantine-*.jsonl")
+	if err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	defer removeTemp(rejects)
+
+	res := workflows.ScreenResult{BatchID: in.BatchID, RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
+	hash := sha256.New()
+	if err := a.screen(ctx, io.TeeReader(obj, hash), staged, rejects, &res); err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	res.SourceSHA256 = hex.EncodeToString(hash.Sum(nil))
+
+	prefix := path.Join(in.TenantID, in.BatchID)
+	res.StagedKey = prefix + "/records.jsonl"
+	if err := uploadFile(ctx, a.S3, objstore.BucketStaging, res.StagedKey, staged); err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	if res.RecordsRejected > 0 {
+		res.QuarantineKey = prefix + "/rejected.jsonl"
+		if err := uploadFile(ctx, a.S3, objstore.BucketQuarantine, res.QuarantineKey, rejects); err != nil {
+			return workflows.ScreenResult{}, err
+		}
+	}
+	activity.GetLogger(ctx).Info("upload screened", "tenant", in.TenantID, "read", res.RecordsRead,
+		"accepted", res.RecordsAccepted, "rejected", res.RecordsRejected)
+	return res, nil
+}
+
+func (a *Activities) screen(ctx context.Context, src io.Reader, staged, rejects io.Writer, res *workflows.ScreenResult) error {
+	checker := validate.NewChecker(a.Rules)
+	reader := bufio.NewReaderSize(src, 256<<10)
+	stagedW := bufio.NewWriter(staged)
+	rejectW := bufio.NewWriter(rejects)
+	stagedEnc, rejectEnc := json.NewEncoder(stagedW), json.NewEncoder(rejectW)
+	maxLine := a.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = 1 << 20
+	}
+	for lineNo := 1; ; lineNo++ {
+		line, tooLong, err := readLine(reader, maxLine)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read upload at line %d: %w", lineNo, err)
+		}
+		if len(line) == 0 && !tooLong {
+			lineNo-- // blank lines are not records
+			continue
+		}
+		res.RecordsRead++
+		if tooLong {
+			res.RecordsRejected++
+			res.RejectedByReason[string(validate.ReasonTooLong)]++
+			if err := rejectEnc.Encode(quarantined{Line: lineNo, Reason: string(validate.ReasonTooLong),
+				Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}); err != nil {
+				return err
+			}
+		} else if rec, rej := checker.Check(line); rej != nil {
+			res.RecordsRejected++
+			res.RejectedByReason[string(rej.Reason)]++
+			if err := rejectEnc.Encode(quarantined{Line: lineNo, Reason: string(rej.Reason), Field: rej.Field,
+				Detail: rej.Detail, Raw: string(line)}); err != nil {
+				return err
+			}
+		} else {
+			res.RecordsAccepted++
+			rec.Title = a.mask(rec.Title, res.PIIMasked)
+			rec.Body = a.mask(rec.Body, res.PIIMasked)
+			if err := stagedEnc.Encode(rec); err != nil {
+				return err
+			}
+		}
+		if res.RecordsRead%heartbeatEvery == 0 {
+			activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
+	if err := stagedW.Flush(); err != nil {
+		return err
+	}
+	return rejectW.Flush()
+}
+
+func (a *Activities) mask(text string, counts map[string]int) string {
+	masked, spans := a.Detector.MaskText(text, a.Policy)
+	for _, s := range spans {
+		counts[string(s.Type)]++
+	}
+	return masked
+}
+
+// readLine returns one line without its newline, or io.EOF once the input is
+// exhausted. A line over limit is skipped to its end and reported as tooLong, so
+// one bad record cannot exhaust memory.
+func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	started := false
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if errors.Is(err, io.EOF) && started {
+			err = nil // the last line had no newline
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		started = true
+		if len(line)+len(chunk) > limit {
+			tooLong = true
+			line = nil
+		} else if !tooLong {
+			line = append(line, chunk...)
+		}
+		if !isPrefix {
+			return line, tooLong, nil
+		}
+	}
+}
+
+// Manifest describes a published dataset; it holds no record text.
+type Manifest struct {
+	DatasetID     string    `json:"dataset_id"`
+	TenantID      string    `json:"tenant_id"`
+	SourceKey     string    `json:"source_key"`
+	SourceSHA256  string    `json:"source_sha256"`
+	ContentSHA256 string    `json:"content_sha256"`
+	Records       int       `json:"records"`
+	Approver      string    `json:"approver"`
+	ApprovedAt    time.Time `json:"approved_at"`
+	DataKey       string    `json:"data_key"`
+}
+
+// DatasetPrefix is where every dataset lives in ai-training.
+const DatasetPrefix = "datasets/"
+
+// PublishDataset copies an approved staged batch into ai-training under an id
+// derived from the upload's content, with a manifest. Publishing the same upload
+// again finds the manifest and changes nothing, so nothing is counted twice.
+func (a *Activities) PublishDataset(ctx context.Context, in workflows.PublishDatasetInput) (workflows.Dataset, error) {
+	if len(in.SourceSHA256) < 16 {
+		return workflows.Dataset{}, temporal.NewNonRetryableApplicationError("source_sha256 missing", workflows.ErrBadInput, nil)
+	}
+	id := in.TenantID + "-" + in.SourceSHA256[:16]
+	prefix := DatasetPrefix + in.TenantID + "/" + in.SourceSHA256[:16] + "/"
+	ds := workflows.Dataset{DatasetID: id, TenantID: in.TenantID, DataKey: prefix + "records.jsonl", ManifestKey: prefix + "manifest.json"}
+
+	var existing Manifest
+	err := objstore.GetJSON(ctx, a.S3, objstore.BucketAITraining, ds.ManifestKey, &existing)
+	if err == nil {
+		ds.Records = existing.Records
+		return ds, nil
+	}
+	if !objstore.IsNotFound(err) {
+		return workflows.Dataset{}, err
+	}
+
+	_, err = a.S3.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: objstore.BucketAITraining, Object: ds.DataKey},
+		minio.CopySrcOptions{Bucket: objstore.BucketStaging, Object: in.StagedKey})
+	if err != nil {
+		return workflows.Dataset{}, fmt.Errorf("copy staged batch: %w", err)
+	}
+	contentHash, err := objectSHA256(ctx, a.S3, objstore.BucketAITraining, ds.DataKey)
+	if err != nil {
+		return workflows.Dataset{}, err
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	m := Manifest{
+		DatasetID: id, TenantID: in.TenantID, SourceKey: in.SourceKey, SourceSHA256: in.SourceSHA256,
+		ContentSHA256: contentHash, Records: in.Records, Approver: in.Approver, ApprovedAt: now().UTC(), DataKey: ds.DataKey,
+	}
+	// The manifest is written last: its presence marks a complete dataset.
+	if err := objstore.PutJSON(ctx, a.S3, objstore.BucketAITraining, ds.ManifestKey, m); err != nil {
+		return workflows.Dataset{}, err
+	}
+	ds.Records = in.Records
+	activity.GetLogger(ctx).Info("dataset published", "dataset", id, "records", in.Records, "approver", in.Approver)
+	return ds, nil
+}
+
+func objectSHA256(ctx context.Context, c *minio.Client, bucket, key string) (string, error) {
+	obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("open %s/%s: %w", bucket, key, err)
+	}
+	defer obj.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, obj); err != nil {
+		return "", fmt.Errorf("hash %s/%s: %w", bucket, key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func uploadFile(ctx context.Context, c *minio.Client, bucket, key string, f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err = c.PutObject(ctx, bucket, key, f, info.Size(), minio.PutObjectOptions{ContentType: "application/x-ndjson"})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func removeTemp(f *os.File) {
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+}

@@ -1,0 +1,165 @@
+// Package storage provisions tenants' object storage: an S3 identity per tenant
+// and its raw-upload bucket, readable only by the tenant and the quality gate.
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/minio/minio-go/v7"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// IdentityProvisioner creates and removes S3 users. The embedded S3 reads users
+// from the platform's records (StoreProvisioner); Ceph RGW gets them through its
+// Admin Ops API.
+type IdentityProvisioner interface {
+	EnsureUser(ctx context.Context, tenantID string) (cred tenancy.S3Credential, created bool, err error)
+	DeleteUser(ctx context.Context, tenantID string) error
+}
+
+// Credentials resolves the S3 credential of a tenant or platform service.
+type Credentials interface {
+	S3CredentialFor(owner string) (tenancy.S3Credential, error)
+}
+
+// Activities holds the clients the storage activities use.
+type Activities struct {
+	Provisioner IdentityProvisioner
+	Credentials Credentials
+	Endpoint    objstore.Endpoint
+	// Platform is the administrative identity, used to empty buckets on removal.
+	Platform tenancy.S3Credential
+	// QualityGateAccessKey is granted read access to every tenant bucket.
+	QualityGateAccessKey string
+}
+
+// EnsureStorageIdentity creates the tenant's S3 user unless it exists.
+func (a *Activities) EnsureStorageIdentity(ctx context.Context, tenantID string) (workflows.StorageIdentity, error) {
+	if err := tenancy.ValidateTenantID(tenantID); err != nil {
+		return workflows.StorageIdentity{}, err
+	}
+	cred, created, err := a.Provisioner.EnsureUser(ctx, tenantID)
+	if err != nil {
+		return workflows.StorageIdentity{}, fmt.Errorf("ensure s3 user for %s: %w", tenantID, err)
+	}
+	activity.GetLogger(ctx).Info("s3 identity ready", "tenant", tenantID, "access_key", cred.AccessKey, "created", created)
+	return workflows.StorageIdentity{TenantID: tenantID, AccessKey: cred.AccessKey, Created: created}, nil
+}
+
+// DeleteStorageIdentity removes the tenant's S3 user (compensation, offboarding).
+func (a *Activities) DeleteStorageIdentity(ctx context.Context, tenantID string) error {
+	return a.Provisioner.DeleteUser(ctx, tenantID)
+}
+
+// EnsureTenantBucket creates the tenant's bucket as the tenant itself, so the
+// tenant owns it, and lets the quality gate read it.
+func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.TenantBucketInput) (workflows.TenantBucket, error) {
+	bucket := objstore.TenantBucket(in.TenantID)
+	cred, err := a.Credentials.S3CredentialFor(in.TenantID)
+	if err != nil {
+		return workflows.TenantBucket{}, err
+	}
+	client, err := objstore.Client(a.Endpoint, cred.AccessKey, cred.SecretKey)
+	if err != nil {
+		return workflows.TenantBucket{}, err
+	}
+	exists, err := client.BucketExists(ctx, bucket)
+	if err != nil {
+		return workflows.TenantBucket{}, fmt.Errorf("check bucket %s: %w", bucket, err)
+	}
+	if !exists {
+		if err := objstore.EnsureBucket(ctx, client, bucket, a.Endpoint.Region); err != nil {
+			return workflows.TenantBucket{}, err
+		}
+	}
+	policy, err := readOnlyPolicy(bucket, a.QualityGateAccessKey)
+	if err != nil {
+		return workflows.TenantBucket{}, err
+	}
+	if err := client.SetBucketPolicy(ctx, bucket, policy); err != nil {
+		return workflows.TenantBucket{}, fmt.Errorf("set policy on %s: %w", bucket, err)
+	}
+	return workflows.TenantBucket{Bucket: bucket, Created: !exists}, nil
+}
+
+// DeleteTenantBucket empties and removes the tenant's bucket.
+func (a *Activities) DeleteTenantBucket(ctx context.Context, tenantID string) error {
+	client, err := objstore.Client(a.Endpoint, a.Platform.AccessKey, a.Platform.SecretKey)
+	if err != nil {
+		return err
+	}
+	bucket := objstore.TenantBucket(tenantID)
+	for obj := range client.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			if objstore.IsNotFound(obj.Err) {
+				return nil
+			}
+			return fmt.Errorf("list %s: %w", bucket, obj.Err)
+		}
+		if err := client.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil {
+			return fmt.Errorf("remove %s/%s: %w", bucket, obj.Key, err)
+		}
+		activity.RecordHeartbeat(ctx, obj.Key)
+	}
+	if err := client.RemoveBucket(ctx, bucket); err != nil && !objstore.IsNotFound(err) {
+		return fmt.Errorf("remove bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// readOnlyPolicy grants one identity list and get on a bucket.
+func readOnlyPolicy(bucket, accessKey string) (string, error) {
+	if accessKey == "" {
+		return "", errors.New("no quality-gate identity configured")
+	}
+	type statement struct {
+		Effect    string              `json:"Effect"`
+		Principal map[string][]string `json:"Principal"`
+		Action    []string            `json:"Action"`
+		Resource  []string            `json:"Resource"`
+	}
+	doc := struct {
+		Version   string      `json:"Version"`
+		Statement []statement `json:"Statement"`
+	}{
+		Version: "2012-10-17",
+		Statement: []statement{{
+			Effect:    "Allow",
+			Principal: map[string][]string{"AWS": {accessKey}},
+			Action:    []string{"s3:GetObject", "s3:ListBucket"},
+			Resource:  []string{"arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*"},
+		}},
+	}
+	raw, err := json.Marshal(doc)
+	return string(raw), err
+}
+
+// StoreProvisioner keeps S3 users in the platform's records, which the embedded
+// S3 server reads for every request.
+type StoreProvisioner struct {
+	Store *tenancy.Store
+}
+
+// S3RoleTenant lets a tenant create its own bucket (versitygw's "userplus").
+const S3RoleTenant = "userplus"
+
+// EnsureUser returns the tenant's credential, creating it if needed.
+func (p StoreProvisioner) EnsureUser(_ context.Context, tenantID string) (tenancy.S3Credential, bool, error) {
+	if cred, err := p.Store.S3CredentialFor(tenantID); err == nil {
+		return cred, false, nil
+	}
+	cred, err := p.Store.EnsureS3Credential(tenantID, S3RoleTenant)
+	return cred, err == nil, err
+}
+
+// DeleteUser removes the tenant's credentials; requests signed with them fail at once.
+func (p StoreProvisioner) DeleteUser(_ context.Context, tenantID string) error {
+	return p.Store.DeleteS3CredentialsOf(tenantID)
+}

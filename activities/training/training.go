@@ -1,0 +1,136 @@
+// Package training runs the trainer on a GPU host's task queue and registers what
+// it produces. The trainer contract lives in internal/trainjob, shared with
+// `dure train-job`.
+package training
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dure-platform/dure/activities/quality"
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/registry"
+	"github.com/dure-platform/dure/internal/textclf"
+	"github.com/dure-platform/dure/internal/trainjob"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Activities holds the platform's S3 client and registry.
+type Activities struct {
+	S3       *minio.Client
+	Registry *registry.Registry
+	// WorkDir holds datasets and model files while a job runs.
+	WorkDir string
+	// Options are the classifier's hyperparameters.
+	Options textclf.Options
+}
+
+// ListDatasets returns the published datasets, all of them or those named.
+func (a *Activities) ListDatasets(ctx context.Context, ids []string) ([]workflows.Dataset, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []workflows.Dataset
+	for obj := range a.S3.ListObjects(ctx, objstore.BucketAITraining, minio.ListObjectsOptions{Prefix: quality.DatasetPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list datasets: %w", obj.Err)
+		}
+		if !strings.HasSuffix(obj.Key, "/manifest.json") {
+			continue
+		}
+		var m quality.Manifest
+		if err := objstore.GetJSON(ctx, a.S3, objstore.BucketAITraining, obj.Key, &m); err != nil {
+			return nil, err
+		}
+		if len(want) > 0 && !want[m.DatasetID] {
+			continue
+		}
+		delete(want, m.DatasetID)
+		out = append(out, workflows.Dataset{DatasetID: m.DatasetID, TenantID: m.TenantID, DataKey: m.DataKey, ManifestKey: obj.Key, Records: m.Records})
+	}
+	if len(want) > 0 {
+		missing := make([]string, 0, len(want))
+		for id := range want {
+			missing = append(missing, id)
+		}
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown datasets: %v", missing), workflows.ErrBadInput, nil)
+	}
+	return out, nil
+}
+
+// TrainModel downloads the datasets, trains, evaluates on the held-out split and
+// uploads the candidate artifact. Progress goes to the activity's heartbeat.
+func (a *Activities) TrainModel(ctx context.Context, in workflows.TrainModelInput) (workflows.TrainModelResult, error) {
+	dir, err := os.MkdirTemp(a.WorkDir, "train-"+in.CandidateID+"-")
+	if err != nil {
+		return workflows.TrainModelResult{}, fmt.Errorf("work dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	var examples []textclf.Example
+	for _, ds := range in.Datasets {
+		ex, err := a.readDataset(ctx, ds)
+		if err != nil {
+			return workflows.TrainModelResult{}, err
+		}
+		examples = append(examples, ex...)
+	}
+	outDir := filepath.Join(dir, "model")
+	res, err := trainjob.Run(ctx, examples, trainjob.Spec{
+		OutDir: outDir, HoldoutFraction: in.HoldoutFraction, Seed: in.Seed, Options: a.Options,
+	}, func(e trainjob.Event) { activity.RecordHeartbeat(ctx, e) })
+	if err != nil {
+		return workflows.TrainModelResult{}, err
+	}
+	key := registry.CandidateKey(in.CandidateID)
+	if _, err := a.S3.FPutObject(ctx, objstore.BucketModelRegistry, key, filepath.Join(outDir, registry.ArtifactName), minio.PutObjectOptions{}); err != nil {
+		return workflows.TrainModelResult{}, fmt.Errorf("upload candidate: %w", err)
+	}
+	return workflows.TrainModelResult{CandidateKey: key, Metrics: workflows.ModelMetrics{
+		HoldoutMacroF1: res.Holdout.MacroF1, HoldoutAccuracy: res.Holdout.Accuracy,
+		TrainRecords: res.TrainRecords, HoldoutRecords: res.HoldoutRecords, Classes: res.Classes,
+	}}, nil
+}
+
+func (a *Activities) readDataset(ctx context.Context, ds workflows.Dataset) ([]textclf.Example, error) {
+	obj, err := a.S3.GetObject(ctx, objstore.BucketAITraining, ds.DataKey, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", ds.DatasetID, err)
+	}
+	defer obj.Close()
+	ex, err := textclf.ReadJSONL(bufio.NewReader(obj))
+	if err != nil {
+		return nil, fmt.Errorf("read dataset %s: %w", ds.DatasetID, err)
+	}
+	return ex, nil
+}
+
+// RegisterModel records the candidate as the next model version.
+func (a *Activities) RegisterModel(ctx context.Context, in workflows.RegisterModelInput) (workflows.RegisteredModel, error) {
+	refs := make([]registry.DatasetRef, len(in.Datasets))
+	for i, d := range in.Datasets {
+		refs[i] = registry.DatasetRef{DatasetID: d.DatasetID, TenantID: d.TenantID, Records: d.Records}
+	}
+	v, err := a.Registry.Register(ctx, registry.Version{
+		CandidateID: in.CandidateID,
+		Metrics: map[string]float64{
+			"holdout_macro_f1": in.Metrics.HoldoutMacroF1, "holdout_accuracy": in.Metrics.HoldoutAccuracy,
+			"train_records": float64(in.Metrics.TrainRecords), "holdout_records": float64(in.Metrics.HoldoutRecords),
+		},
+		Datasets: refs, Params: in.Params, Trainer: "dure-textclf",
+	})
+	if err != nil {
+		return workflows.RegisteredModel{}, err
+	}
+	activity.GetLogger(ctx).Info("model registered", "version", v.Version, "tenants", v.Tenants)
+	return workflows.RegisteredModel{Version: v.Version}, nil
+}

@@ -1,0 +1,83 @@
+package codec
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+)
+
+func testCodec(t *testing.T, fill byte) *AESGCM {
+	t.Helper()
+	c, err := New(bytes.Repeat([]byte{fill}, keySize))
+	require.NoError(t, err)
+	return c
+}
+
+func TestRoundTripHidesPlaintext(t *testing.T) {
+	dc := testCodec(t, 1).DataConverter()
+	secret := map[string]string{"title": "수원시 민원 010-1234-5678"}
+	payload, err := dc.ToPayload(secret)
+	require.NoError(t, err)
+	assert.NotContains(t, string(payload.GetData()), "010-1234-5678")
+	assert.Equal(t, encodingEncrypted, string(payload.GetMetadata()[metadataEncoding]))
+
+	var back map[string]string
+	require.NoError(t, dc.FromPayload(payload, &back))
+	assert.Equal(t, secret, back)
+}
+
+func TestDecodeRejectsOtherKeyAndTampering(t *testing.T) {
+	a, b := testCodec(t, 1), testCodec(t, 2)
+	p, err := converter.GetDefaultDataConverter().ToPayload("x")
+	require.NoError(t, err)
+	enc, err := a.Encode([]*commonpb.Payload{p})
+	require.NoError(t, err)
+
+	_, err = b.Decode(enc)
+	assert.ErrorContains(t, err, "encrypted with key")
+
+	enc[0].Data[len(enc[0].Data)-1] ^= 0xff
+	_, err = a.Decode(enc)
+	assert.ErrorContains(t, err, "decrypt")
+}
+
+func TestNewRejectsShortKey(t *testing.T) {
+	_, err := New([]byte("short"))
+	assert.Error(t, err)
+}
+
+func TestLoadOrCreateKeyIsStable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "codec.key")
+	k1, err := LoadOrCreateKey(path)
+	require.NoError(t, err)
+	k2, err := LoadOrCreateKey(path)
+	require.NoError(t, err)
+	assert.Equal(t, k1, k2)
+	assert.Len(t, k1, keySize)
+}
+
+func TestHandlerCORS(t *testing.T) {
+	h := testCodec(t, 1).Handler("http://127.0.0.1:8233")
+	tests := []struct {
+		origin string
+		want   int
+	}{
+		{"http://127.0.0.1:8233", http.StatusNoContent},
+		{"http://evil.example", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodOptions, "/codec/decode", strings.NewReader(""))
+		req.Header.Set("Origin", tt.origin)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, tt.want, rec.Code, tt.origin)
+	}
+}

@@ -1,0 +1,273 @@
+// Package demo walks the platform's whole flow through real workflows: onboard
+// the pilot tenants, upload and ingest their sample complaints, train, promote,
+// and classify one complaint through the gateway.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"go.temporal.io/sdk/client"
+
+	"github.com/dure-platform/dure/activities/identity"
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Tenant is one pilot municipality and its sample file.
+type Tenant struct {
+	ID          string
+	DisplayName string
+	SampleFile  string
+}
+
+// PilotTenants are the three municipalities of the pilot.
+var PilotTenants = []Tenant{
+	{ID: "suwon", DisplayName: "수원시", SampleFile: "suwon.jsonl"},
+	{ID: "seongnam", DisplayName: "성남시", SampleFile: "seongnam.jsonl"},
+	{ID: "yongin", DisplayName: "용인시", SampleFile: "yongin.jsonl"},
+}
+
+// Runner holds what the demo drives.
+type Runner struct {
+	Temporal   client.Client
+	Store      *tenancy.Store
+	S3         objstore.Endpoint
+	GatewayURL string
+	SampleDir  string
+	// TokenDir is where onboarding wrote the tenants' tokens.
+	TokenDir string
+	Logger   *slog.Logger
+	// PollInterval is how often the demo asks a workflow whether it waits for approval.
+	PollInterval time.Duration
+}
+
+// Classified is the gateway's answer for the sample complaint.
+type Classified struct {
+	Department string  `json:"department"`
+	Score      float64 `json:"score"`
+}
+
+// Summary is the demo's result, printed as the last line of `dure dev --demo --exit-after-demo`.
+type Summary struct {
+	Tenants         int        `json:"tenants"`
+	RecordsRead     int        `json:"records_read"`
+	RecordsApproved int        `json:"records_approved"`
+	RecordsRejected int        `json:"records_rejected"`
+	ModelVersion    int        `json:"model_version"`
+	HoldoutMacroF1  float64    `json:"holdout_macro_f1"`
+	Classified      Classified `json:"classified"`
+}
+
+// SampleComplaint is what the demo sends to the gateway.
+var SampleComplaint = map[string]string{
+	"title": "초등학교 앞 통학로에 신호등과 과속방지턱을 설치해 주세요",
+	"body":  "아이들이 매일 건너는 초등학교 앞 횡단보도에 신호등이 없어 차량이 속도를 줄이지 않습니다. 통학 시간마다 사고가 날 뻔한 일이 반복되고 있습니다. 신호등과 과속방지턱 설치를 요청합니다.",
+}
+
+// Run walks the whole flow.
+func (r *Runner) Run(ctx context.Context) (Summary, error) {
+	var sum Summary
+	for _, t := range PilotTenants {
+		if err := r.onboard(ctx, t); err != nil {
+			return sum, err
+		}
+		sum.Tenants++
+	}
+	for _, t := range PilotTenants {
+		res, err := r.ingest(ctx, t)
+		if err != nil {
+			return sum, err
+		}
+		sum.RecordsRead += res.Screen.RecordsRead
+		sum.RecordsRejected += res.Screen.RecordsRejected
+		if res.Decision == workflows.DecisionApproved {
+			sum.RecordsApproved += res.Screen.RecordsAccepted
+		}
+	}
+	trained, err := r.train(ctx)
+	if err != nil {
+		return sum, err
+	}
+	sum.ModelVersion, sum.HoldoutMacroF1 = trained.Version, trained.Metrics.HoldoutMacroF1
+	if err := r.promote(ctx, trained.Version); err != nil {
+		return sum, err
+	}
+	sum.Classified, err = r.classify(ctx, PilotTenants[0].ID)
+	return sum, err
+}
+
+func (r *Runner) onboard(ctx context.Context, t Tenant) error {
+	var res workflows.TenantOnboardingResult
+	err := r.execute(ctx, "tenant-onboarding-"+t.ID, "TenantOnboarding",
+		workflows.TenantOnboardingInput{TenantID: t.ID, DisplayName: t.DisplayName}, &res)
+	if err != nil {
+		return fmt.Errorf("onboard %s: %w", t.ID, err)
+	}
+	r.Logger.Info("tenant onboarded", "tenant", t.ID, "bucket", res.Bucket, "s3_access_key", res.S3AccessKey,
+		"token_file", res.TokenFile)
+	return nil
+}
+
+// Upload puts a tenant's sample file into its bucket with the tenant's own credentials.
+func (r *Runner) Upload(ctx context.Context, t Tenant) (string, error) {
+	cred, err := r.Store.S3CredentialFor(t.ID)
+	if err != nil {
+		return "", err
+	}
+	c, err := objstore.Client(r.S3, cred.AccessKey, cred.SecretKey)
+	if err != nil {
+		return "", err
+	}
+	key := "uploads/" + t.SampleFile
+	path := filepath.Join(r.SampleDir, t.SampleFile)
+	info, err := c.FPutObject(ctx, objstore.TenantBucket(t.ID), key, path, minio.PutObjectOptions{ContentType: "application/x-ndjson"})
+	if err != nil {
+		return "", fmt.Errorf("upload %s as %s: %w", path, t.ID, err)
+	}
+	r.Logger.Info("sample complaints uploaded", "tenant", t.ID, "bucket", info.Bucket, "key", key, "bytes", info.Size)
+	return key, nil
+}
+
+func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionResult, error) {
+	key, err := r.Upload(ctx, t)
+	if err != nil {
+		return workflows.DataIngestionResult{}, err
+	}
+	id := "data-ingestion-" + t.ID + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(key)
+	run, err := r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
+	}, "DataIngestion", workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
+	if err != nil {
+		return workflows.DataIngestionResult{}, fmt.Errorf("start ingestion for %s: %w", t.ID, err)
+	}
+	state, err := r.awaitApprovalStage(ctx, id, run.GetRunID())
+	if err != nil {
+		return workflows.DataIngestionResult{}, err
+	}
+	if state.Stage == "awaiting-approval" {
+		r.Logger.Info("demo mode: approving the batch on the operator's behalf (without --demo an operator decides in the UI or CLI)",
+			"tenant", t.ID, "workflow_id", id, "accepted", state.Screen.RecordsAccepted, "rejected", state.Screen.RecordsRejected)
+		err = r.Temporal.SignalWorkflow(ctx, id, run.GetRunID(), workflows.SignalApprove,
+			workflows.Decision{Operator: "demo", Reason: "approved by dure dev --demo"})
+		if err != nil {
+			return workflows.DataIngestionResult{}, fmt.Errorf("approve %s: %w", id, err)
+		}
+	}
+	var res workflows.DataIngestionResult
+	if err := run.Get(ctx, &res); err != nil {
+		return res, fmt.Errorf("ingestion for %s: %w", t.ID, err)
+	}
+	r.Logger.Info("ingestion finished", "tenant", t.ID, "decision", res.Decision, "read", res.Screen.RecordsRead,
+		"accepted", res.Screen.RecordsAccepted, "rejected", res.Screen.RecordsRejected, "pii_masked", res.Screen.PIIMasked)
+	return res, nil
+}
+
+// awaitApprovalStage polls the workflow's status query until screening is over.
+func (r *Runner) awaitApprovalStage(ctx context.Context, id, runID string) (workflows.IngestionState, error) {
+	interval := r.PollInterval
+	if interval == 0 {
+		interval = 200 * time.Millisecond
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		resp, err := r.Temporal.QueryWorkflow(ctx, id, runID, workflows.QueryIngestionState)
+		if err != nil {
+			return workflows.IngestionState{}, fmt.Errorf("query %s: %w", id, err)
+		}
+		var st workflows.IngestionState
+		if err := resp.Get(&st); err != nil {
+			return st, err
+		}
+		if st.Stage != "screening" {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+func (r *Runner) train(ctx context.Context) (workflows.TrainingResult, error) {
+	var res workflows.TrainingResult
+	id := "training-" + time.Now().UTC().Format("20060102-150405")
+	if err := r.execute(ctx, id, "Training", workflows.TrainingInput{}, &res); err != nil {
+		return res, fmt.Errorf("training: %w", err)
+	}
+	r.Logger.Info("model registered", "version", res.Version, "holdout_macro_f1", res.Metrics.HoldoutMacroF1,
+		"holdout_accuracy", res.Metrics.HoldoutAccuracy, "datasets", len(res.Datasets))
+	return res, nil
+}
+
+func (r *Runner) promote(ctx context.Context, version int) error {
+	var res workflows.ModelPromotionResult
+	id := fmt.Sprintf("model-promotion-v%d", version)
+	if err := r.execute(ctx, id, "ModelPromotion", workflows.ModelPromotionInput{Version: version}, &res); err != nil {
+		return fmt.Errorf("promotion: %w", err)
+	}
+	r.Logger.Info("model promoted", "version", res.Version, "replicas", res.Replicas, "alias", res.Alias)
+	return nil
+}
+
+func (r *Runner) execute(ctx context.Context, id, workflow string, in, out any) error {
+	run, err := r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueControlPlane}, workflow, in)
+	if err != nil {
+		return err
+	}
+	return run.Get(ctx, out)
+}
+
+// ReadToken reads the token file the onboarding wrote for a tenant.
+func ReadToken(tokenDir, tenantID string) (string, error) {
+	raw, err := os.ReadFile(identity.TokenFile(tokenDir, tenantID, string(tenancy.RoleTenantClient)))
+	if err != nil {
+		return "", fmt.Errorf("read %s's token: %w", tenantID, err)
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+var errGateway = errors.New("gateway refused the request")
+
+func (r *Runner) classify(ctx context.Context, tenantID string) (Classified, error) {
+	token, err := ReadToken(r.TokenDir, tenantID)
+	if err != nil {
+		return Classified{}, err
+	}
+	body, _ := json.Marshal(SampleComplaint)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.GatewayURL+"/v1/classify", bytes.NewReader(body))
+	if err != nil {
+		return Classified{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Classified{}, fmt.Errorf("classify: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return Classified{}, fmt.Errorf("%w: %s: %s", errGateway, resp.Status, raw)
+	}
+	var c Classified
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Classified{}, fmt.Errorf("decode gateway answer: %w", err)
+	}
+	r.Logger.Info("sample complaint classified through the gateway", "tenant", tenantID, "department", c.Department, "score", c.Score)
+	return c, nil
+}

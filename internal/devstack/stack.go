@@ -1,0 +1,391 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/dure-platform/dure/activities/identity"
+	"github.com/dure-platform/dure/activities/quality"
+	"github.com/dure-platform/dure/activities/serving"
+	"github.com/dure-platform/dure/activities/storage"
+	"github.com/dure-platform/dure/activities/training"
+	"github.com/dure-platform/dure/internal/codec"
+	"github.com/dure-platform/dure/internal/config"
+	"github.com/dure-platform/dure/internal/gateway"
+	"github.com/dure-platform/dure/internal/inference"
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/pii"
+	"github.com/dure-platform/dure/internal/registry"
+	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/internal/textclf"
+	"github.com/dure-platform/dure/internal/validate"
+	"github.com/dure-platform/dure/workers"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Platform service identities in the tenant store.
+const (
+	OwnerPlatform    = "platform"
+	OwnerQualityGate = "quality-gate"
+)
+
+// Stack is the whole platform in one process: embedded Temporal and S3, the
+// workers, two inference replicas, the gateway and the ops endpoint.
+type Stack struct {
+	Config      config.Config
+	Store       *tenancy.Store
+	Codec       *codec.AESGCM
+	Client      client.Client
+	S3Endpoint  objstore.Endpoint
+	Platform    tenancy.S3Credential
+	QualityGate tenancy.S3Credential
+	Registry    *registry.Registry
+	Metrics     *prometheus.Registry
+
+	GatewayURL  string
+	ReplicaURLs map[string]string
+	OpsURL      string
+	TokenDir    string
+
+	temporal          *Temporal
+	s3                *S3
+	workers           []worker.Worker
+	servers           []*http.Server
+	servingActivities *serving.Activities
+	logger            *slog.Logger
+}
+
+// TemporalUIURL is the Web UI's address, empty when it is off or external.
+func (s *Stack) TemporalUIURL() string {
+	if s.temporal == nil {
+		return ""
+	}
+	return s.temporal.UIURL()
+}
+
+// TemporalAddress is the frontend the workers dial.
+func (s *Stack) TemporalAddress() string {
+	if s.temporal == nil {
+		return s.Config.TemporalAddress
+	}
+	return s.temporal.FrontendAddress()
+}
+
+// S3Client returns a client for one identity.
+func (s *Stack) S3Client(cred tenancy.S3Credential) (*minio.Client, error) {
+	return objstore.Client(s.S3Endpoint, cred.AccessKey, cred.SecretKey)
+}
+
+// Start brings the platform up. On error everything already started is stopped.
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stack, err error) {
+	if err := cfg.Resolve(); err != nil {
+		return nil, err
+	}
+	s := &Stack{Config: cfg, logger: logger, ReplicaURLs: map[string]string{}, TokenDir: filepath.Join(cfg.DataDir, "tokens")}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"state", s.openState},
+		{"s3", s.startS3},
+		{"temporal", s.startTemporal},
+		{"buckets", s.createPlatformBuckets},
+		{"serving", s.startServing},
+		{"workers", s.startWorkers},
+	}
+	for _, step := range steps {
+		if err := step.run(ctx); err != nil {
+			return nil, fmt.Errorf("start %s: %w", step.name, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) openState(context.Context) error {
+	if err := os.MkdirAll(s.Config.DataDir, 0o750); err != nil {
+		return err
+	}
+	store, err := tenancy.Open(filepath.Join(s.Config.DataDir, "platform", "tenants.json"))
+	if err != nil {
+		return err
+	}
+	s.Store = store
+	key, err := codec.LoadOrCreateKey(s.Config.CodecKeyFile)
+	if err != nil {
+		return err
+	}
+	if s.Codec, err = codec.New(key); err != nil {
+		return err
+	}
+	if s.Platform, err = store.EnsureS3Credential(OwnerPlatform, "admin"); err != nil {
+		return err
+	}
+	// The quality gate creates (and so owns) staging, quarantine and ai-training.
+	s.QualityGate, err = store.EnsureS3Credential(OwnerQualityGate, storage.S3RoleTenant)
+	return err
+}
+
+func (s *Stack) startS3(ctx context.Context) error {
+	var err error
+	s.s3, err = StartS3(ctx, S3Config{
+		RootDir: filepath.Join(s.Config.DataDir, "s3"), Host: s.Config.Host, Port: s.Config.S3Port,
+		Region: s.Config.S3Region, Root: s.Platform, Identities: s.Store,
+	})
+	if err != nil {
+		return err
+	}
+	s.S3Endpoint = objstore.Endpoint{Address: s.s3.Endpoint(), Region: s.Config.S3Region}
+	return nil
+}
+
+func (s *Stack) startTemporal(ctx context.Context) error {
+	addr := s.Config.TemporalAddress
+	if addr == "" {
+		t, err := StartTemporal(ctx, TemporalConfig{
+			DatabaseFile:  filepath.Join(s.Config.DataDir, "temporal", "temporal.db"),
+			Host:          s.Config.Host,
+			FrontendPort:  s.Config.TemporalPort,
+			UIPort:        s.Config.UIPort,
+			Namespace:     s.Config.Namespace,
+			CodecEndpoint: fmt.Sprintf("http://%s/codec", s.Config.Addr(s.Config.OpsPort)),
+			Logger:        s.logger,
+		})
+		if err != nil {
+			return err
+		}
+		s.temporal = t
+		addr = t.FrontendAddress()
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:         addr,
+		Namespace:        s.Config.Namespace,
+		DataConverter:    s.Codec.DataConverter(),
+		FailureConverter: s.Codec.FailureConverter(),
+		Logger:           sdklog.NewStructuredLogger(s.logger.With("component", "worker")),
+	})
+	if err != nil {
+		return fmt.Errorf("dial temporal at %s: %w", addr, err)
+	}
+	s.Client = c
+	return nil
+}
+
+func (s *Stack) createPlatformBuckets(ctx context.Context) error {
+	owned := map[tenancy.S3Credential][]string{
+		s.QualityGate: {objstore.BucketStaging, objstore.BucketQuarantine, objstore.BucketAITraining},
+		s.Platform:    {objstore.BucketModelRegistry, objstore.BucketCheckpoints},
+	}
+	for cred, buckets := range owned {
+		c, err := s.S3Client(cred)
+		if err != nil {
+			return err
+		}
+		for _, b := range buckets {
+			if err := objstore.EnsureBucket(ctx, c, b, s.Config.S3Region); err != nil {
+				return err
+			}
+		}
+	}
+	platform, err := s.S3Client(s.Platform)
+	if err != nil {
+		return err
+	}
+	s.Registry = registry.New(platform)
+	return nil
+}
+
+func (s *Stack) startServing(ctx context.Context) error {
+	s.Metrics = prometheus.NewRegistry()
+	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	adminToken, err := randomHex(24)
+	if err != nil {
+		return err
+	}
+	loader := registryLoader{registry: s.Registry}
+	var replicaURLs []string
+	replicaAdmin := map[string]string{}
+	for i, port := range s.Config.InferencePorts {
+		name := fmt.Sprintf("inference-%d", i+1)
+		rep, err := inference.NewReplica(name, loader, adminToken, s.Metrics, s.logger.With("component", name))
+		if err != nil {
+			return err
+		}
+		url, err := s.serve(ctx, name, port, rep.Handler())
+		if err != nil {
+			return err
+		}
+		replicaURLs = append(replicaURLs, url)
+		replicaAdmin[name] = url
+	}
+	s.ReplicaURLs = replicaAdmin
+	gw, err := gateway.New(storeAuthenticator{store: s.Store}, replicaURLs, gateway.Options{}, s.Metrics, s.logger.With("component", "gateway"))
+	if err != nil {
+		return err
+	}
+	if s.GatewayURL, err = s.serve(ctx, "gateway", s.Config.GatewayPort, gw.Handler()); err != nil {
+		return err
+	}
+
+	ops := http.NewServeMux()
+	ops.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{Registry: s.Metrics}))
+	uiOrigin := fmt.Sprintf("http://%s", s.Config.Addr(s.Config.UIPort))
+	ops.Handle("/codec/", http.StripPrefix("/codec", s.Codec.Handler(uiOrigin)))
+	ops.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	if s.OpsURL, err = s.serve(ctx, "ops", s.Config.OpsPort, ops); err != nil {
+		return err
+	}
+
+	s.servingActivities = &serving.Activities{Replicas: replicaAdmin, AdminToken: adminToken, Registry: s.Registry}
+	return nil
+}
+
+func (s *Stack) startWorkers(context.Context) error {
+	platform, err := s.S3Client(s.Platform)
+	if err != nil {
+		return err
+	}
+	gate, err := s.S3Client(s.QualityGate)
+	if err != nil {
+		return err
+	}
+	trainer := &training.Activities{
+		S3: platform, Registry: s.Registry, WorkDir: filepath.Join(s.Config.DataDir, "work"),
+		Options: textclf.DefaultOptions(),
+	}
+	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
+		return err
+	}
+	control := worker.New(s.Client, workflows.TaskQueueControlPlane, worker.Options{})
+	workers.RegisterControlPlane(control, workers.ControlPlane{
+		Storage: &storage.Activities{
+			Provisioner: storage.StoreProvisioner{Store: s.Store}, Credentials: s.Store,
+			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGateAccessKey: s.QualityGate.AccessKey,
+		},
+		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir},
+		Training: trainer,
+		Serving:  s.servingActivities,
+	})
+	gateWorker := worker.New(s.Client, workflows.TaskQueueQualityGate, worker.Options{})
+	workers.RegisterQualityGate(gateWorker, &quality.Activities{
+		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policy: pii.TagPolicy,
+	})
+	gpuWorker := worker.New(s.Client, workflows.GPUHostTaskQueue(workflows.DefaultGPUHost), worker.Options{})
+	workers.RegisterGPUHost(gpuWorker, trainer)
+
+	for _, w := range []worker.Worker{control, gateWorker, gpuWorker} {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		s.workers = append(s.workers, w)
+	}
+	return nil
+}
+
+// serve starts an HTTP server and returns its base URL.
+func (s *Stack) serve(_ context.Context, name string, port int, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", s.Config.Addr(port))
+	if err != nil {
+		return "", fmt.Errorf("%s: listen: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("server stopped", "server", name, "err", err)
+		}
+	}()
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops everything in the reverse order of Start.
+func (s *Stack) Close() error {
+	var errs []error
+	for _, w := range s.workers {
+		w.Stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.temporal != nil {
+		errs = append(errs, s.temporal.Stop())
+	}
+	if s.s3 != nil {
+		errs = append(errs, s.s3.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// registryLoader loads model versions for the inference replicas.
+type registryLoader struct {
+	registry *registry.Registry
+}
+
+func (l registryLoader) LoadModel(ctx context.Context, version int) (inference.Classifier, error) {
+	rc, err := l.registry.OpenArtifact(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	m, err := textclf.Load(rc)
+	if err != nil {
+		return nil, fmt.Errorf("load model version %d: %w", version, err)
+	}
+	return classifier{m}, nil
+}
+
+type classifier struct{ m *textclf.Model }
+
+func (c classifier) Classify(title, body string) (string, float64) {
+	p := c.m.Predict(title, body)
+	return p.Label, p.Score
+}
+
+// storeAuthenticator checks gateway bearer tokens against the tenant store.
+type storeAuthenticator struct {
+	store *tenancy.Store
+}
+
+func (a storeAuthenticator) Authenticate(_ context.Context, token string) (gateway.Principal, error) {
+	tok, err := a.store.Authenticate(token)
+	if err != nil {
+		return gateway.Principal{}, gateway.ErrUnauthenticated
+	}
+	return gateway.Principal{Tenant: tok.Tenant, Role: string(tok.Role), TokenID: tok.ID}, nil
+}

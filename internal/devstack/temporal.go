@@ -1,0 +1,284 @@
+// Package devstack runs the embedded infrastructure behind `dure dev` and the
+// integration tests: a Temporal server on a SQLite file with its Web UI, and an
+// S3 server whose identities come from the platform's tenant records.
+//
+// Only cmd/ and tests/ import this package; it links the Temporal server, which is
+// large and slow to build, so domain packages must stay free of it.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// TemporalConfig says where the embedded Temporal server keeps its state and listens.
+type TemporalConfig struct {
+	// DatabaseFile is the SQLite file; empty keeps everything in memory.
+	DatabaseFile string
+	// Host is the IP every service binds to (127.0.0.1 in dev).
+	Host string
+	// FrontendPort is the gRPC port clients and workers dial.
+	FrontendPort int
+	// UIPort serves the Temporal Web UI; 0 disables it.
+	UIPort int
+	// Namespace is created at start when it does not exist yet.
+	Namespace string
+	// CodecEndpoint, when set, tells the UI where to decode encrypted payloads.
+	CodecEndpoint string
+	// UICORSOrigins lists origins allowed to call the UI's API besides its own.
+	Logger *slog.Logger
+}
+
+// Temporal is a running embedded Temporal server (+ UI).
+type Temporal struct {
+	server   temporal.Server
+	ui       *uiserver.Server
+	logLevel *slog.LevelVar
+	address  string
+	uiURL    string
+}
+
+// FrontendAddress is the host:port that SDK clients dial.
+func (t *Temporal) FrontendAddress() string { return t.address }
+
+// UIURL is the Web UI's base URL, empty when the UI is disabled.
+func (t *Temporal) UIURL() string { return t.uiURL }
+
+// StartTemporal starts the server and, when configured, the UI, and returns once the
+// frontend accepts connections.
+func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// The server is chatty at info level; dure's own log says what matters.
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
+	serverLog := newServerLogger(slog.New(cfg.Logger.Handler()).With("component", "temporal"), level)
+
+	ports, err := freePorts(cfg.Host, 4) // history, matching, worker gRPC + membership
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg, err := prepareSQLite(cfg)
+	if err != nil {
+		return nil, err
+	}
+	serverCfg := serverConfig(cfg, sqlCfg, ports)
+
+	dyn := dynamicconfig.StaticClient{
+		// No outbound network here, and none wanted from a dev stack.
+		dynamicconfig.EnableServerVersionCheck.Key(): false,
+		// Schedules, Updates and the UI's Start Workflow need these on.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range serverCfg.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(cfg.Host, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithConfig(serverCfg),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(serverLog),
+		temporal.WithDynamicConfigClient(dyn),
+		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		temporal.InterruptOn(nil),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	t := &Temporal{server: srv, logLevel: level, address: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))}
+	if err := waitForTCP(ctx, t.address, 30*time.Second); err != nil {
+		_ = t.Stop()
+		return nil, err
+	}
+	if cfg.UIPort > 0 {
+		if err := t.startUI(ctx, cfg); err != nil {
+			_ = t.Stop()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (t *Temporal) startUI(ctx context.Context, cfg TemporalConfig) error {
+	uiCfg := &uiconfig.Config{
+		TemporalGRPCAddress: t.address,
+		Host:                cfg.Host,
+		Port:                cfg.UIPort,
+		EnableUI:            true,
+		DefaultNamespace:    cfg.Namespace,
+		DisableNewsFetch:    true,
+		HideLogs:            true,
+		Distribution:        "dure",
+		// The UI and the codec endpoint are served over plain HTTP on loopback.
+		CORS:  uiconfig.CORS{CookieInsecure: true},
+		Codec: uiconfig.Codec{Endpoint: cfg.CodecEndpoint},
+	}
+	t.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
+	go func() {
+		if err := t.ui.Start(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("temporal ui stopped", "err", err)
+		}
+	}()
+	t.uiURL = fmt.Sprintf("http://%s", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.UIPort)))
+	return waitForTCP(ctx, net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.UIPort)), 10*time.Second)
+}
+
+// Stop shuts the UI and the server down.
+func (t *Temporal) Stop() error {
+	if t.ui != nil {
+		t.ui.Stop()
+	}
+	// Shutdown logs a burst of expected errors from services stopping in turn.
+	t.logLevel.Set(slog.LevelError + 4)
+	return t.server.Stop()
+}
+
+func prepareSQLite(cfg TemporalConfig) (*config.SQL, error) {
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
+		DatabaseName:      "dure-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+	}
+	fresh := true
+	if cfg.DatabaseFile != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o750); err != nil {
+			return nil, fmt.Errorf("create temporal data dir: %w", err)
+		}
+		_, statErr := os.Stat(cfg.DatabaseFile)
+		fresh = errors.Is(statErr, os.ErrNotExist)
+		sqlCfg.DatabaseName = cfg.DatabaseFile
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "rwc", "_journal_mode": "WAL", "_busy_timeout": "5000"}
+	}
+	if fresh {
+		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("set up temporal schema: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", cfg.Namespace, err)
+	}
+	return sqlCfg, nil
+}
+
+const clusterName = "active"
+
+// clusterID is fixed so that a restarted dev stack recognises its own SQLite file.
+const clusterID = "5d3b8a52-6f1e-4d0c-9a8e-0d0e0a5e7d01"
+
+func serverConfig(cfg TemporalConfig, sqlCfg *config.SQL, ports []int) *config.Config {
+	svc := func(grpc, membership int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: cfg.Host}}
+	}
+	frontendAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))
+	return &config.Config{
+		Global: config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second}},
+		Persistence: config.Persistence{
+			DefaultStore:     "sqlite",
+			VisibilityStore:  "sqlite",
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        clusterName,
+			CurrentClusterName:       clusterName,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontendAddr, ClusterID: clusterID},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": svc(cfg.FrontendPort, 0),
+			"history":  svc(ports[0], 0),
+			"matching": svc(ports[1], 0),
+			"worker":   svc(ports[2], 0),
+		},
+		Archival:          config.Archival{History: config.HistoryArchival{State: "disabled"}, Visibility: config.VisibilityArchival{State: "disabled"}},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"}}},
+		PublicClient:      config.PublicClient{HostPort: frontendAddr},
+	}
+}
+
+// freePorts asks the kernel for n unused TCP ports on host.
+func freePorts(host string, n int) ([]int, error) {
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// FreePort returns one unused TCP port on host.
+func FreePort(host string) (int, error) {
+	ports, err := freePorts(host, 1)
+	if err != nil {
+		return 0, err
+	}
+	return ports[0], nil
+}
+
+func waitForTCP(ctx context.Context, addr string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var d net.Dialer
+	for {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return conn.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not accept connections within %s: %w", addr, limit, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

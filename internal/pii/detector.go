@@ -1,0 +1,335 @@
+package pii
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Detector finds personal data in text. It holds only read-only lookup
+// tables, so one Detector may be shared by any number of goroutines.
+//
+// Overlapping detections are merged into one span whose type is the one
+// with the highest priority (the order of [Types]: RRN, FRN, CARD,
+// BUSINESS_REG, PASSPORT, DRIVER_LICENSE, ACCOUNT, EMAIL, PHONE, IP,
+// VEHICLE, ADDRESS, PERSON); on equal priority the value with the valid
+// check digit wins. Merging instead of dropping the loser means that no
+// part of any detected value is left unmasked.
+//
+// Once a value is detected anywhere in a text, every other occurrence of
+// the same value in that text is reported too, even where its context
+// alone would not have triggered a detection (a name repeated without 씨,
+// a phone number inside a URL). A value identified once is still personal
+// data wherever it recurs.
+type Detector struct {
+	surnames      *syllableSet // common single-syllable surnames
+	personStop    map[string]struct{}
+	nonNameFinal  *syllableSet // syllables that end words but not given names
+	ssiNounFinal  *syllableSet // 날씨, 글씨, 솜씨: X씨 nouns, not Mr. X
+	titleFinal    *syllableSet // 사장님, 장관님, 변호사님: titles, not names
+	deptFinal     *syllableSet // 주택과 담당자, 국토부 담당자: units, not names
+	adminStop     map[string]struct{}
+	roadStop      map[string]struct{}
+	lotStop       map[string]struct{}
+	provinceShort map[string]struct{}
+}
+
+// NewDetector builds a Detector. Construction builds small tables once;
+// reuse the Detector rather than building one per text.
+func NewDetector() *Detector {
+	return &Detector{
+		surnames:      newSyllableSet(surnameSyllables),
+		personStop:    newWordSet(personStopWords),
+		nonNameFinal:  newSyllableSet(nonNameFinalSyllables),
+		ssiNounFinal:  newSyllableSet(ssiNounFinalSyllables),
+		titleFinal:    newSyllableSet(titleFinalSyllables),
+		deptFinal:     newSyllableSet(deptFinalSyllables),
+		adminStop:     newWordSet(adminStopWords),
+		roadStop:      newWordSet(roadStopWords),
+		lotStop:       newWordSet(lotStopWords),
+		provinceShort: newWordSet(provinceShortNames),
+	}
+}
+
+// Detect returns the personal data found in text, sorted by Start and
+// non-overlapping.
+func (d *Detector) Detect(text string) []Span {
+	var buf [8]cand
+	cands := d.find(text, buf[:0])
+	if len(cands) == 0 {
+		return nil
+	}
+	return toSpans(text, cands)
+}
+
+// MaskText detects personal data in text and masks it with p (nil means
+// [TagPolicy]). It returns the masked text and the spans of the original
+// text that were replaced.
+func (d *Detector) MaskText(text string, p Policy) (masked string, spans []Span) {
+	var buf [8]cand
+	cands := d.find(text, buf[:0])
+	if len(cands) == 0 {
+		return text, nil
+	}
+	if p == nil {
+		p = TagPolicy{}
+	}
+	spans = toSpans(text, cands)
+	var b strings.Builder
+	b.Grow(len(text))
+	prev := 0
+	for i, c := range cands {
+		b.WriteString(text[prev:c.start])
+		b.WriteString(p.Replace(spans[i]))
+		prev = c.end
+	}
+	b.WriteString(text[prev:])
+	return b.String(), spans
+}
+
+// cand is a detection in byte offsets, before overlap resolution.
+type cand struct {
+	start, end int
+	typ        Type
+	checked    bool // a check digit or checksum validated the value
+}
+
+func (d *Detector) find(text string, buf []cand) []cand {
+	sc := scanner{d: d, s: text, cands: buf}
+	sc.run()
+	if len(sc.cands) == 0 {
+		return nil
+	}
+	return resolve(propagate(text, sc.cands))
+}
+
+// propagate adds every further occurrence of each detected value.
+func propagate(s string, cands []cand) []cand {
+	n := len(cands)
+	for i := 0; i < n; i++ {
+		c := cands[i]
+		v := s[c.start:c.end]
+		if slices.ContainsFunc(cands[:i], func(o cand) bool { return s[o.start:o.end] == v }) {
+			continue // this value was already propagated
+		}
+		for off := 0; ; {
+			j := strings.Index(s[off:], v)
+			if j < 0 {
+				break
+			}
+			at := off + j
+			if at != c.start {
+				cands = append(cands, cand{start: at, end: at + len(v), typ: c.typ, checked: c.checked})
+			}
+			off = at + len(v)
+		}
+	}
+	return cands
+}
+
+// resolve sorts candidates and merges overlapping ones; see [Detector].
+func resolve(cands []cand) []cand {
+	slices.SortFunc(cands, func(a, b cand) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return b.end - a.end
+	})
+	out := cands[:1]
+	for _, c := range cands[1:] {
+		last := &out[len(out)-1]
+		if c.start >= last.end {
+			out = append(out, c)
+			continue
+		}
+		last.end = max(last.end, c.end)
+		if beats(c, *last) {
+			last.typ, last.checked = c.typ, c.checked
+		}
+	}
+	return out
+}
+
+func beats(a, b cand) bool {
+	pa, pb := a.typ.priority(), b.typ.priority()
+	if pa != pb {
+		return pa > pb
+	}
+	return a.checked && !b.checked
+}
+
+// toSpans converts sorted byte-offset candidates to rune-offset spans in a
+// single forward pass.
+func toSpans(s string, cands []cand) []Span {
+	spans := make([]Span, len(cands))
+	pos, runes := 0, 0
+	for i, c := range cands {
+		runes += utf8.RuneCountInString(s[pos:c.start])
+		start := runes
+		runes += utf8.RuneCountInString(s[c.start:c.end])
+		pos = c.end
+		spans[i] = Span{Start: start, End: runes, Type: c.typ, Text: s[c.start:c.end]}
+	}
+	return spans
+}
+
+// scanner is the state of one detection pass.
+type scanner struct {
+	d     *Detector
+	s     string
+	cands []cand
+}
+
+func (sc *scanner) add(start, end int, t Type, checked bool) {
+	sc.cands = append(sc.cands, cand{start: start, end: end, typ: t, checked: checked})
+}
+
+// Byte classes for the main loop; everything else is skipped unread.
+const (
+	clsNone uint8 = iota
+	clsDigit
+	clsPlus
+	clsAt
+	clsColon
+	clsURL
+	clsHangul
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsDigit
+	}
+	t['+'] = clsPlus
+	t['@'] = clsAt
+	t[':'] = clsColon
+	t['h'], t['H'], t['w'], t['W'] = clsURL, clsURL, clsURL, clsURL
+	// Lead bytes of the three-byte encodings of U+A000..U+DFFF, which
+	// include every Hangul syllable (U+AC00..U+D7A3).
+	for c := 0xEA; c <= 0xED; c++ {
+		t[c] = clsHangul
+	}
+	return t
+}()
+
+func (sc *scanner) run() {
+	s := sc.s
+	for i := 0; i < len(s); {
+		switch byteClass[s[i]] {
+		case clsNone:
+			i++
+		case clsDigit:
+			i = sc.onDigit(i)
+		case clsPlus:
+			i = sc.onPlus(i)
+		case clsAt:
+			sc.onAt(i)
+			i++
+		case clsColon:
+			i = sc.onColon(i)
+		case clsURL:
+			i = sc.onLetter(i)
+		case clsHangul:
+			i = sc.onHangul(i)
+		}
+	}
+}
+
+// onLetter skips URLs: their article ids and query values are long digit
+// strings that look like phone or registration numbers but are not
+// personal data. E-mail addresses inside a URL are still detected.
+func (sc *scanner) onLetter(i int) int {
+	s := sc.s
+	if i > 0 && isWordByte(s[i-1]) {
+		return i + 1
+	}
+	rest := s[i:]
+	if !hasPrefixFold(rest, "http://") && !hasPrefixFold(rest, "https://") && !hasPrefixFold(rest, "www.") {
+		return i + 1
+	}
+	end := i
+	for end < len(s) && isURLByte(s[end]) {
+		end++
+	}
+	for j := i; ; {
+		k := strings.IndexByte(s[j:end], '@')
+		if k < 0 {
+			break
+		}
+		sc.onAt(j + k)
+		j += k + 1
+	}
+	return end
+}
+
+func isURLByte(c byte) bool {
+	if c <= ' ' || c >= 0x7F {
+		return false
+	}
+	switch c {
+	case '"', '\'', '<', '>', '(', ')', '[', ']', '{', '}', '`', '\\':
+		return false
+	}
+	return true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func isDigit(c byte) bool       { return '0' <= c && c <= '9' }
+func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isWordByte(c byte) bool    { return isDigit(c) || isASCIILetter(c) || c == '_' }
+func isHexByte(c byte) bool     { return isDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'f') }
+
+// digitsAt reports whether s[i:i+n] are all ASCII digits.
+func digitsAt(s string, i, n int) bool {
+	if i < 0 || i+n > len(s) {
+		return false
+	}
+	for k := i; k < i+n; k++ {
+		if !isDigit(s[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// digitRun returns the end of the run of ASCII digits starting at i.
+func digitRun(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// atNumberStart reports whether a number may start at s[i]: numbers glued
+// to letters (order ids, model names) or continuing a longer digit group
+// (1234-010-..., 2019.04.30) are not personal data on their own.
+func atNumberStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	p := s[i-1]
+	if isWordByte(p) {
+		return false
+	}
+	if (p == '-' || p == '.') && i >= 2 && isDigit(s[i-2]) {
+		return false
+	}
+	return true
+}
+
+// atNumberEnd is the mirror of atNumberStart for the byte after a number.
+func atNumberEnd(s string, i int) bool {
+	if i >= len(s) {
+		return true
+	}
+	c := s[i]
+	if isWordByte(c) {
+		return false
+	}
+	if (c == '-' || c == '.') && i+1 < len(s) && isDigit(s[i+1]) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,481 @@
+package pii
+
+import (
+	"strings"
+)
+
+// Hangul syllables (U+AC00..U+D7A3) are always three bytes in UTF-8, so
+// the Korean rules below step through text three bytes at a time.
+const (
+	firstSyllable = 0xAC00
+	lastSyllable  = 0xD7A3
+	syllableBytes = 3
+)
+
+// syllableAt decodes the Hangul syllable starting at s[i].
+func syllableAt(s string, i int) (rune, bool) {
+	if i < 0 || i+syllableBytes > len(s) {
+		return 0, false
+	}
+	c0, c1, c2 := s[i], s[i+1], s[i+2]
+	if c0 < 0xEA || c0 > 0xED || c1&0xC0 != 0x80 || c2&0xC0 != 0x80 {
+		return 0, false
+	}
+	r := rune(c0&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
+	return r, firstSyllable <= r && r <= lastSyllable
+}
+
+// syllableBefore decodes the Hangul syllable that ends at s[i].
+func syllableBefore(s string, i int) (rune, bool) {
+	return syllableAt(s, i-syllableBytes)
+}
+
+// syllableRunStart returns the start of the run of at most max syllables
+// that ends at s[e], and the run's length in syllables.
+func syllableRunStart(s string, e, max int) (start, n int) {
+	for n < max {
+		if _, ok := syllableBefore(s, e); !ok {
+			break
+		}
+		e -= syllableBytes
+		n++
+	}
+	return e, n
+}
+
+// syllableSet is a bitset over all 11,172 Hangul syllables.
+type syllableSet [(lastSyllable - firstSyllable + 64) / 64]uint64
+
+func newSyllableSet(list string) *syllableSet {
+	var set syllableSet
+	for _, r := range list {
+		if firstSyllable <= r && r <= lastSyllable {
+			k := r - firstSyllable
+			set[k/64] |= 1 << (k % 64)
+		}
+	}
+	return &set
+}
+
+func (set *syllableSet) has(r rune) bool {
+	if r < firstSyllable || r > lastSyllable {
+		return false
+	}
+	k := r - firstSyllable
+	return set[k/64]&(1<<(k%64)) != 0
+}
+
+func newWordSet(words []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(words))
+	for _, w := range words {
+		m[w] = struct{}{}
+	}
+	return m
+}
+
+// personTrigger says which context word found a candidate name; each has
+// its own typical false positives.
+type personTrigger uint8
+
+const (
+	trigSsi     personTrigger = iota // 김철수 씨
+	trigNim                          // 김철수님
+	trigOfficer                      // 김철수 주무관, 김철수 담당자
+	trigLabel                        // 성명: 김철수, 이름: 김철수
+	trigRole                         // 민원인 김철수, 담당자 김철수
+)
+
+// onHangul checks the context words that announce a person's name and
+// returns the index after the syllable.
+func (sc *scanner) onHangul(i int) int {
+	s := sc.s
+	r, ok := syllableAt(s, i)
+	if !ok {
+		return i + 1
+	}
+	switch r {
+	case '씨':
+		sc.personBefore(i, trigSsi)
+	case '님':
+		sc.personBefore(i, trigNim)
+	case '자':
+		if strings.HasSuffix(s[:i], "담당") {
+			sc.personBefore(i-6, trigOfficer)
+			if wordStartAt(s, i-6) {
+				sc.personAfter(i+3, trigRole)
+			}
+		}
+	case '관':
+		if strings.HasSuffix(s[:i], "주무") {
+			sc.personBefore(i-6, trigOfficer)
+		}
+	case '명':
+		if strings.HasSuffix(s[:i], "성") && wordStartAt(s, i-3) {
+			sc.personAfter(i+3, trigLabel)
+		}
+	case '름':
+		if strings.HasSuffix(s[:i], "이") && wordStartAt(s, i-3) {
+			sc.personAfter(i+3, trigLabel)
+		}
+	case '인':
+		if strings.HasSuffix(s[:i], "민원") && wordStartAt(s, i-6) {
+			sc.personAfter(i+3, trigRole)
+		}
+	}
+	return i + syllableBytes
+}
+
+// wordStartAt reports whether no syllable is glued before s[i], so that
+// 공동성명 or 민원인 inside a longer word is not taken for a label.
+func wordStartAt(s string, i int) bool {
+	_, ok := syllableBefore(s, i)
+	return !ok
+}
+
+// personBefore looks for a name ending just before the suffix word that
+// starts at s[t] (씨, 님, 주무관, 담당자), attached or after one space.
+func (sc *scanner) personBefore(t int, trig personTrigger) {
+	s := sc.s
+	e := t
+	attached := true
+	if e > 0 && s[e-1] == ' ' {
+		e--
+		attached = false
+	}
+	a, n := syllableRunStart(s, e, 5)
+	if n < 2 || n > 4 {
+		return // no name, or the suffix ends a longer word (아주머니씨)
+	}
+	last, _ := syllableBefore(s, e)
+	d := sc.d
+	switch trig {
+	case trigSsi:
+		if attached && d.ssiNounFinal.has(last) {
+			return // 날씨, 솜씨, 마음씨
+		}
+	case trigNim:
+		if d.titleFinal.has(last) {
+			return // 사장님, 장관님, 변호사님
+		}
+	case trigOfficer:
+		if d.deptFinal.has(last) {
+			return // 주택과 주무관, 국토부 담당자
+		}
+	}
+	if d.nameOK(s[a:e], n, trig) {
+		sc.add(a, e, PERSON, false)
+	}
+}
+
+// personAfter looks for a name after a label (성명:, 이름:) or a role word
+// (민원인, 담당자) that ends at s[p].
+func (sc *scanner) personAfter(p int, trig personTrigger) {
+	s := sc.s
+	q, colon := p, false
+	for q < len(s) && q-p < 8 {
+		switch {
+		case s[q] == ' ' || s[q] == ']' || s[q] == ')':
+			q++
+			continue
+		case s[q] == ':':
+			colon = true
+			q++
+			continue
+		case strings.HasPrefix(s[q:], "："): // full-width colon
+			colon = true
+			q += len("：")
+			continue
+		}
+		break
+	}
+	if q == p || (trig == trigLabel && !colon) {
+		return // 민원인들, 이름으로: the word goes on, no name follows
+	}
+	// Take the longest name that the token allows; the rest of the token
+	// must start with a particle (김철수는, 김철수님).
+	a := q
+	var syl [6]rune
+	n := 0
+	for n < len(syl) {
+		r, ok := syllableAt(s, q)
+		if !ok {
+			break
+		}
+		syl[n] = r
+		n++
+		q += syllableBytes
+	}
+	for l := min(n, 4); l >= 2; l-- {
+		if l < n && !particleStart(syl[l]) {
+			continue
+		}
+		name := s[a : a+l*syllableBytes]
+		if sc.d.nameOK(name, l, trig) {
+			sc.add(a, a+len(name), PERSON, false)
+			return
+		}
+	}
+}
+
+// nameOK checks a candidate of n syllables: a known surname and one or two
+// given-name syllables (two surname syllables for 남궁, 황보, ...), a
+// final syllable that given names do not use, and the stop list.
+func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
+	compound := n >= 3 && isCompoundSurname(name[:2*syllableBytes])
+	switch {
+	case n == 4 && !compound, n > 4:
+		return false
+	case trig == trigNim || trig == trigRole:
+		// The 2-syllable case (surname + one syllable) mostly matches
+		// common nouns here (부모님, 민원인 주소); require a full name.
+		if n == 2 || (n == 3 && compound) {
+			return false
+		}
+	}
+	first, _ := syllableAt(name, 0)
+	if !compound && !d.surnames.has(first) {
+		return false
+	}
+	last, _ := syllableBefore(name, len(name))
+	if d.nonNameFinal.has(last) {
+		return false
+	}
+	if _, stop := d.personStop[name]; stop {
+		return false
+	}
+	// A name that is part of a tag would reappear in masked output.
+	for _, t := range Types() {
+		if strings.Contains(t.Tag(), name) {
+			return false
+		}
+	}
+	return true
+}
+
+func isCompoundSurname(two string) bool {
+	switch two {
+	case "남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방":
+		return true
+	}
+	return false
+}
+
+// particleStart lists syllables that begin a particle or copula after a
+// name: 김철수는, 김철수에게, 김철수입니다.
+func particleStart(r rune) bool {
+	return strings.ContainsRune("은는이가을를의에께과와도만님씨입로으한랑하까부", r)
+}
+
+// tryAddress detects an address that ends in the number starting at s[i]:
+// one or more administrative units (시/도, 시/군/구, 읍/면), then a
+// road name (…로, …길, …번길) or a lot's 동/리, then the building or lot
+// number, optionally followed by 101동 1203호 and a (진안동) note.
+func (sc *scanner) tryAddress(i int) {
+	s := sc.s
+	e := i
+	if e > 0 && s[e-1] == ' ' {
+		e--
+	}
+	last, ok := syllableBefore(s, e)
+	if !ok {
+		return
+	}
+	lot := false
+	switch last {
+	case '로', '길':
+	case '동', '리', '가':
+		lot = true
+	default:
+		return
+	}
+	start, ok := sc.placeToken(e, lot)
+	if !ok {
+		return
+	}
+	start, units := sc.adminUnits(start)
+	if units == 0 {
+		return
+	}
+	end := digitRun(s, i)
+	if end-i > 5 {
+		return
+	}
+	if end+1 < len(s) && s[end] == '-' && isDigit(s[end+1]) {
+		if e2 := digitRun(s, end+1); e2-end-1 <= 4 {
+			end = e2
+		}
+	}
+	if lot && strings.HasPrefix(s[end:], "번지") {
+		end += len("번지")
+	}
+	if !addressNumberEnd(s, end) {
+		return
+	}
+	sc.add(start, addressDetail(s, end), ADDRESS, false)
+}
+
+// placeToken validates the road or lot token that ends at s[e] and returns
+// its start. A token of syllables and digits (까치고개로208번길, 신림1동)
+// is one token; "효원로 12번길" is two.
+func (sc *scanner) placeToken(e int, lot bool) (int, bool) {
+	s := sc.s
+	a, hasDigit := e, false
+	for a > 0 && e-a < 60 {
+		if isDigit(s[a-1]) {
+			a--
+			hasDigit = true
+			continue
+		}
+		if _, ok := syllableBefore(s, a); ok {
+			a -= syllableBytes
+			continue
+		}
+		break
+	}
+	tok := s[a:e]
+	if isDigit(s[a]) {
+		// "12번길" written apart from its road name.
+		if lot || !strings.HasSuffix(tok, "길") || a < 1 || s[a-1] != ' ' {
+			return 0, false
+		}
+		return sc.placeToken(a-1, false)
+	}
+	_, n := syllableRunStart(s, e, 3)
+	if n < 2 {
+		return 0, false
+	}
+	d := sc.d
+	if lot {
+		if _, stop := d.lotStop[tok]; stop {
+			return 0, false
+		}
+		if strings.HasSuffix(tok, "가") && !hasDigit {
+			return 0, false // 국가, 평가; only 종로3가 style names end in 가
+		}
+		return a, true
+	}
+	if strings.HasSuffix(tok, "으로") {
+		return 0, false // the particle (으)로, not a road
+	}
+	if _, stop := d.roadStop[tok]; stop {
+		return 0, false
+	}
+	return a, true
+}
+
+// adminUnits extends start backwards over administrative-unit words, each
+// separated by one space, and returns the new start and their count.
+func (sc *scanner) adminUnits(start int) (int, int) {
+	s := sc.s
+	units := 0
+	for units < 4 && start > 0 && s[start-1] == ' ' {
+		b, n := syllableRunStart(s, start-1, 8)
+		if n < 2 || (b > 0 && !isAddressBoundary(s[b-1])) || !sc.d.isAdminUnit(s[b:start-1]) {
+			break
+		}
+		start = b
+		units++
+	}
+	return start, units
+}
+
+func isAddressBoundary(c byte) bool {
+	return c == ' ' || c == '(' || c == ':' || c == ',' || c == '\n' || c == '\t' || c == '[' || c == '"'
+}
+
+func (d *Detector) isAdminUnit(tok string) bool {
+	if _, ok := d.provinceShort[tok]; ok {
+		return true
+	}
+	if _, stop := d.adminStop[tok]; stop {
+		return false
+	}
+	last, _ := syllableBefore(tok, len(tok))
+	switch last {
+	case '시', '군', '구', '읍', '면':
+		return true
+	case '도':
+		return strings.HasSuffix(tok, "특별자치도") || isProvince(tok)
+	}
+	return false
+}
+
+func isProvince(tok string) bool {
+	switch tok {
+	case "경기도", "강원도", "충청북도", "충청남도", "전라북도", "전라남도",
+		"경상북도", "경상남도", "제주도":
+		return true
+	}
+	return false
+}
+
+// addressNumberEnd rejects numbers that continue into a unit or a counter
+// (테헤란로 2019년, 3번 출구) but allows particles (123에, 12-3의).
+func addressNumberEnd(s string, end int) bool {
+	if end >= len(s) {
+		return true
+	}
+	c := s[end]
+	if isWordByte(c) || ((c == '-' || c == '.') && end+1 < len(s) && isDigit(s[end+1])) {
+		return false
+	}
+	r, ok := syllableAt(s, end)
+	if !ok {
+		return true
+	}
+	return strings.ContainsRune("에의은는이가을를와과로으까부도", r)
+}
+
+// addressDetail extends an address over the unit (101동 1203호, 3층) and a
+// parenthesised neighbourhood note such as (진안동).
+func addressDetail(s string, end int) int {
+	for k := 0; k < 3; k++ {
+		p := end
+		if p < len(s) && s[p] == ',' {
+			p++
+		}
+		if p < len(s) && s[p] == ' ' {
+			p++
+		}
+		e := digitRun(s, p)
+		if e == p || e-p > 5 {
+			break
+		}
+		r, ok := syllableAt(s, e)
+		if !ok || (r != '동' && r != '호' && r != '층') {
+			break
+		}
+		end = e + syllableBytes
+	}
+	p := end
+	if p < len(s) && s[p] == ' ' {
+		p++
+	}
+	if p >= len(s) || s[p] != '(' {
+		return end
+	}
+	c := strings.IndexByte(s[p:min(len(s), p+64)], ')')
+	if c < 2 {
+		return end
+	}
+	inner := s[p+1 : p+c]
+	first := inner
+	if k := strings.IndexAny(inner, ", "); k >= 0 {
+		first = inner[:k]
+	}
+	if r, ok := syllableBefore(first, len(first)); !ok || (r != '동' && r != '리' && r != '가') {
+		return end
+	}
+	for k := 0; k < len(inner); {
+		if _, ok := syllableAt(inner, k); ok {
+			k += syllableBytes
+			continue
+		}
+		if c := inner[k]; isDigit(c) || c == ' ' || c == ',' {
+			k++
+			continue
+		}
+		return end
+	}
+	return p + c + 1
+}

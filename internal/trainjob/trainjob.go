@@ -1,0 +1,96 @@
+// Package trainjob is the trainer's contract, shared by `dure train-job` and the
+// Training workflow's activity: labelled complaints and hyperparameters in, a model
+// directory and held-out metrics out, progress as events along the way.
+package trainjob
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/dure-platform/dure/internal/textclf"
+)
+
+// Spec configures one training run.
+type Spec struct {
+	OutDir          string
+	HoldoutFraction float64
+	Seed            int64
+	Options         textclf.Options
+}
+
+// Event is one line of progress, printed as JSON by `dure train-job`.
+type Event struct {
+	Event   string  `json:"event"` // loaded, epoch, evaluated, saved
+	Records int     `json:"records,omitempty"`
+	Train   int     `json:"train,omitempty"`
+	Holdout int     `json:"holdout,omitempty"`
+	Epoch   int     `json:"epoch,omitempty"`
+	Epochs  int     `json:"epochs,omitempty"`
+	Loss    float64 `json:"loss,omitempty"`
+	MacroF1 float64 `json:"macro_f1,omitempty"`
+	Accur   float64 `json:"accuracy,omitempty"`
+	Dir     string  `json:"dir,omitempty"`
+}
+
+// Result summarises a finished run.
+type Result struct {
+	Holdout        textclf.Metrics `json:"holdout"`
+	TrainRecords   int             `json:"train_records"`
+	HoldoutRecords int             `json:"holdout_records"`
+	Classes        int             `json:"classes"`
+}
+
+// ReadFiles loads labelled complaints from JSONL files.
+func ReadFiles(paths ...string) ([]textclf.Example, error) {
+	var all []textclf.Example
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", p, err)
+		}
+		ex, err := textclf.ReadJSONL(f)
+		_ = f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		all = append(all, ex...)
+	}
+	return all, nil
+}
+
+// Run splits off a stratified holdout, trains on the rest, evaluates, and writes
+// the model to spec.OutDir.
+func Run(ctx context.Context, examples []textclf.Example, spec Spec, emit func(Event)) (Result, error) {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	if spec.HoldoutFraction <= 0 || spec.HoldoutFraction >= 1 {
+		return Result{}, fmt.Errorf("holdout fraction %v must be in (0, 1)", spec.HoldoutFraction)
+	}
+	train, holdout := textclf.StratifiedSplit(examples, spec.HoldoutFraction, spec.Seed)
+	emit(Event{Event: "loaded", Records: len(examples), Train: len(train), Holdout: len(holdout)})
+
+	opts := spec.Options
+	opts.Seed = spec.Seed
+	model, err := textclf.Train(ctx, train, opts, func(p textclf.Progress) {
+		emit(Event{Event: "epoch", Epoch: p.Epoch, Epochs: p.Epochs, Loss: p.Loss})
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("train: %w", err)
+	}
+	metrics := textclf.Evaluate(model, holdout)
+	emit(Event{Event: "evaluated", Holdout: metrics.N, MacroF1: metrics.MacroF1, Accur: metrics.Accuracy})
+
+	res := Result{Holdout: metrics, TrainRecords: len(train), HoldoutRecords: len(holdout), Classes: len(model.Labels())}
+	meta := map[string]any{
+		"holdout_fraction": spec.HoldoutFraction, "seed": spec.Seed, "options": opts,
+		"train_records": res.TrainRecords, "holdout_records": res.HoldoutRecords,
+		"holdout_macro_f1": metrics.MacroF1, "holdout_accuracy": metrics.Accuracy,
+	}
+	if err := textclf.SaveDir(spec.OutDir, model, meta); err != nil {
+		return Result{}, fmt.Errorf("save model: %w", err)
+	}
+	emit(Event{Event: "saved", Dir: spec.OutDir})
+	return res, nil
+}

@@ -1,0 +1,77 @@
+// Package workers says which workflows and activities run on which task queue.
+// It only registers; the activities' structs carry their clients.
+package workers
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dure-platform/dure/activities/identity"
+	"github.com/dure-platform/dure/activities/quality"
+	"github.com/dure-platform/dure/activities/serving"
+	"github.com/dure-platform/dure/activities/storage"
+	"github.com/dure-platform/dure/activities/training"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// Registry is the part of a worker that registrations need.
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+var _ Registry = worker.Worker(nil)
+
+// ControlPlane holds the activities of the control-plane queue.
+type ControlPlane struct {
+	Storage  *storage.Activities
+	Identity *identity.Activities
+	Training *training.Activities
+	Serving  *serving.Activities
+}
+
+// RegisterControlPlane registers every workflow and the control-plane activities.
+func RegisterControlPlane(r Registry, a ControlPlane) {
+	for name, wf := range map[string]any{
+		"TenantOnboarding": workflows.TenantOnboarding,
+		"DataIngestion":    workflows.DataIngestion,
+		"Training":         workflows.Training,
+		"ModelPromotion":   workflows.ModelPromotion,
+	} {
+		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
+	}
+	register(r, map[string]any{
+		workflows.ActivityEnsureStorageIdentity: a.Storage.EnsureStorageIdentity,
+		workflows.ActivityDeleteStorageIdentity: a.Storage.DeleteStorageIdentity,
+		workflows.ActivityEnsureTenantBucket:    a.Storage.EnsureTenantBucket,
+		workflows.ActivityDeleteTenantBucket:    a.Storage.DeleteTenantBucket,
+		workflows.ActivityIssueTenantToken:      a.Identity.IssueTenantToken,
+		workflows.ActivityRevokeToken:           a.Identity.RevokeToken,
+		workflows.ActivityRecordTenant:          a.Identity.RecordTenant,
+		workflows.ActivityListDatasets:          a.Training.ListDatasets,
+		workflows.ActivityRegisterModel:         a.Training.RegisterModel,
+		workflows.ActivityListReplicas:          a.Serving.ListReplicas,
+		workflows.ActivityLoadModelVersion:      a.Serving.LoadModelVersion,
+		workflows.ActivitySetModelAlias:         a.Serving.SetModelAlias,
+	})
+}
+
+// RegisterQualityGate registers the activities that touch raw tenant data.
+func RegisterQualityGate(r Registry, a *quality.Activities) {
+	register(r, map[string]any{
+		workflows.ActivityScreenUpload:   a.ScreenUpload,
+		workflows.ActivityPublishDataset: a.PublishDataset,
+	})
+}
+
+// RegisterGPUHost registers the activities bound to one GPU host.
+func RegisterGPUHost(r Registry, a *training.Activities) {
+	register(r, map[string]any{workflows.ActivityTrainModel: a.TrainModel})
+}
+
+func register(r Registry, acts map[string]any) {
+	for name, fn := range acts {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}

@@ -1,0 +1,236 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Signal, update and query names of DataIngestion.
+const (
+	SignalApprove       = "approve"
+	SignalReject        = "reject"
+	UpdateDecide        = "decide"
+	QueryIngestionState = "status"
+)
+
+// Batch decisions.
+const (
+	DecisionPending  = "pending"
+	DecisionApproved = "approved"
+	DecisionRejected = "rejected"
+	DecisionExpired  = "expired"
+)
+
+// DataIngestionInput names one uploaded object in a tenant's bucket.
+type DataIngestionInput struct {
+	TenantID  string `json:"tenant_id"`
+	ObjectKey string `json:"object_key"`
+	// ApprovalTimeoutSeconds overrides the platform's default wait for a decision.
+	ApprovalTimeoutSeconds int `json:"approval_timeout_seconds,omitempty"`
+}
+
+// ScreenUploadInput asks the quality gate to validate and mask one upload.
+type ScreenUploadInput struct {
+	TenantID  string `json:"tenant_id"`
+	ObjectKey string `json:"object_key"`
+	BatchID   string `json:"batch_id"`
+}
+
+// ScreenResult has counts only, never record text.
+type ScreenResult struct {
+	BatchID          string         `json:"batch_id"`
+	SourceSHA256     string         `json:"source_sha256"`
+	RecordsRead      int            `json:"records_read"`
+	RecordsAccepted  int            `json:"records_accepted"`
+	RecordsRejected  int            `json:"records_rejected"`
+	RejectedByReason map[string]int `json:"rejected_by_reason,omitempty"`
+	PIIMasked        map[string]int `json:"pii_masked,omitempty"`
+	StagedKey        string         `json:"staged_key"`
+	QuarantineKey    string         `json:"quarantine_key,omitempty"`
+}
+
+// Decision is an operator's verdict on a batch, from the UI (signal) or the CLI
+// (update).
+type Decision struct {
+	Approve  bool   `json:"approve"`
+	Operator string `json:"operator"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// PublishDatasetInput promotes an approved batch into ai-training.
+type PublishDatasetInput struct {
+	TenantID     string `json:"tenant_id"`
+	SourceKey    string `json:"source_key"`
+	SourceSHA256 string `json:"source_sha256"`
+	StagedKey    string `json:"staged_key"`
+	Records      int    `json:"records"`
+	Approver     string `json:"approver"`
+}
+
+// Dataset is an immutable, versioned training dataset.
+type Dataset struct {
+	DatasetID   string `json:"dataset_id"`
+	TenantID    string `json:"tenant_id"`
+	DataKey     string `json:"data_key"`
+	ManifestKey string `json:"manifest_key"`
+	Records     int    `json:"records"`
+}
+
+// DataIngestionResult reports counts and the decision.
+type DataIngestionResult struct {
+	Screen   ScreenResult `json:"screen"`
+	Decision string       `json:"decision"`
+	Operator string       `json:"operator,omitempty"`
+	Reason   string       `json:"reason,omitempty"`
+	Dataset  *Dataset     `json:"dataset,omitempty"`
+}
+
+// IngestionState is what the status query answers.
+type IngestionState struct {
+	Stage    string        `json:"stage"`
+	Screen   *ScreenResult `json:"screen,omitempty"`
+	Decision string        `json:"decision"`
+	Deadline time.Time     `json:"deadline,omitzero"`
+}
+
+// DefaultApprovalTimeout applies when neither the input nor the worker sets one.
+const DefaultApprovalTimeout = 72 * time.Hour
+
+// DataIngestion screens one upload (validate, score, mask, stage, quarantine),
+// waits for an operator's decision, and on approval publishes the batch as a
+// dataset. Counts must reconcile: read = accepted + rejected.
+func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionResult, error) {
+	if in.TenantID == "" || in.ObjectKey == "" {
+		return DataIngestionResult{}, temporal.NewNonRetryableApplicationError("tenant_id and object_key are required", ErrBadInput, nil)
+	}
+	state := &IngestionState{Stage: "screening", Decision: DecisionPending}
+	if err := workflow.SetQueryHandler(ctx, QueryIngestionState, func() (IngestionState, error) { return *state, nil }); err != nil {
+		return DataIngestionResult{}, err
+	}
+
+	qctx := longActivity(ctx, TaskQueueQualityGate, 2*time.Hour)
+	var screen ScreenResult
+	err := workflow.ExecuteActivity(qctx, ActivityScreenUpload, ScreenUploadInput{
+		TenantID: in.TenantID, ObjectKey: in.ObjectKey, BatchID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
+	}).Get(ctx, &screen)
+	if err != nil {
+		return DataIngestionResult{}, fmt.Errorf("screen upload: %w", err)
+	}
+	if screen.RecordsRead != screen.RecordsAccepted+screen.RecordsRejected {
+		return DataIngestionResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("counts do not reconcile: read %d != accepted %d + rejected %d",
+				screen.RecordsRead, screen.RecordsAccepted, screen.RecordsRejected), "CountMismatch", nil)
+	}
+	state.Screen = &screen
+	result := DataIngestionResult{Screen: screen}
+	if screen.RecordsAccepted == 0 {
+		state.Stage, state.Decision = "done", DecisionRejected
+		result.Decision, result.Reason = DecisionRejected, "no valid records"
+		return result, nil
+	}
+
+	timeout := DefaultApprovalTimeout
+	if in.ApprovalTimeoutSeconds > 0 {
+		timeout = time.Duration(in.ApprovalTimeoutSeconds) * time.Second
+	}
+	state.Stage = "awaiting-approval"
+	state.Deadline = workflow.Now(ctx).Add(timeout)
+	decision, decided, err := awaitDecision(ctx, timeout)
+	if err != nil {
+		return DataIngestionResult{}, err
+	}
+	state.Stage = "done"
+	switch {
+	case !decided:
+		state.Decision = DecisionExpired
+		result.Decision = DecisionExpired
+		result.Reason = fmt.Sprintf("no operator decision within %s", timeout)
+		workflow.GetLogger(ctx).Warn("batch expired without a decision", "tenant", in.TenantID, "batch", screen.BatchID)
+		return result, nil
+	case !decision.Approve:
+		state.Decision = DecisionRejected
+		result.Decision, result.Operator, result.Reason = DecisionRejected, decision.Operator, decision.Reason
+		return result, nil
+	}
+
+	state.Stage = "publishing"
+	var ds Dataset
+	err = workflow.ExecuteActivity(shortActivity(ctx, TaskQueueQualityGate), ActivityPublishDataset, PublishDatasetInput{
+		TenantID: in.TenantID, SourceKey: in.ObjectKey, SourceSHA256: screen.SourceSHA256,
+		StagedKey: screen.StagedKey, Records: screen.RecordsAccepted, Approver: decision.Operator,
+	}).Get(ctx, &ds)
+	if err != nil {
+		return DataIngestionResult{}, fmt.Errorf("publish dataset: %w", err)
+	}
+	state.Stage, state.Decision = "done", DecisionApproved
+	result.Decision, result.Operator, result.Dataset = DecisionApproved, decision.Operator, &ds
+	return result, nil
+}
+
+func (d Decision) validate() error {
+	if d.Operator == "" {
+		return errors.New("operator is required")
+	}
+	if !d.Approve && d.Reason == "" {
+		return errors.New("a rejection needs a reason")
+	}
+	return nil
+}
+
+// awaitDecision waits for the first valid decision from the approve/reject
+// signals or the decide update, or for the deadline.
+func awaitDecision(ctx workflow.Context, timeout time.Duration) (Decision, bool, error) {
+	var decision *Decision
+	accept := func(d Decision) { decision = &d }
+
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
+		func(ctx workflow.Context, d Decision) (string, error) {
+			accept(d)
+			if d.Approve {
+				return DecisionApproved, nil
+			}
+			return DecisionRejected, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
+			if decision != nil {
+				return errors.New("the batch has been decided already")
+			}
+			return d.validate()
+		}},
+	)
+	if err != nil {
+		return Decision{}, false, err
+	}
+
+	logger := workflow.GetLogger(ctx)
+	listen := func(name string, approve bool) {
+		ch := workflow.GetSignalChannel(ctx, name)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for decision == nil {
+				var d Decision
+				ch.Receive(ctx, &d)
+				d.Approve = approve
+				if err := d.validate(); err != nil {
+					// A signal cannot answer with an error: log it and keep waiting.
+					logger.Warn("ignored an invalid decision signal", "signal", name, "err", err)
+					continue
+				}
+				if decision == nil {
+					accept(d)
+				}
+			}
+		})
+	}
+	listen(SignalApprove, true)
+	listen(SignalReject, false)
+
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return decision != nil })
+	if err != nil || !decided {
+		return Decision{}, false, err
+	}
+	return *decision, true, nil
+}

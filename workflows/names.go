@@ -1,0 +1,76 @@
+// Package workflows holds dure's deterministic workflow code: one file per
+// workflow with its input and result types, and the names of the activities,
+// signals, updates and queries it uses. Activities are called by name so that this
+// package never imports an adapter.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Task queues (see DESIGN.md, "workers/").
+const (
+	// TaskQueueControlPlane runs every workflow and the control-plane activities.
+	TaskQueueControlPlane = "dure-control-plane"
+	// TaskQueueQualityGate runs the activities that read raw tenant data.
+	TaskQueueQualityGate = "dure-quality-gate"
+	// TaskQueueGPUHostPrefix + host name runs the activities bound to one GPU host.
+	TaskQueueGPUHostPrefix = "dure-gpu-"
+)
+
+// GPUHostTaskQueue is the task queue of one GPU host.
+func GPUHostTaskQueue(host string) string { return TaskQueueGPUHostPrefix + host }
+
+// Activity names, registered by the structs in activities/.
+const (
+	ActivityEnsureStorageIdentity = "EnsureStorageIdentity"
+	ActivityDeleteStorageIdentity = "DeleteStorageIdentity"
+	ActivityEnsureTenantBucket    = "EnsureTenantBucket"
+	ActivityDeleteTenantBucket    = "DeleteTenantBucket"
+	ActivityIssueTenantToken      = "IssueTenantToken"
+	ActivityRevokeToken           = "RevokeToken"
+	ActivityRecordTenant          = "RecordTenant"
+
+	ActivityScreenUpload   = "ScreenUpload"
+	ActivityPublishDataset = "PublishDataset"
+
+	ActivityListDatasets  = "ListDatasets"
+	ActivityTrainModel    = "TrainModel"
+	ActivityRegisterModel = "RegisterModel"
+
+	ActivityListReplicas     = "ListReplicas"
+	ActivityLoadModelVersion = "LoadModelVersion"
+	ActivitySetModelAlias    = "SetModelAlias"
+)
+
+// shortActivity suits quick, idempotent calls to an outside system.
+func shortActivity(ctx workflow.Context, taskQueue string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           taskQueue,
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    10,
+		},
+	})
+}
+
+// longActivity suits work that reports progress by heartbeats.
+func longActivity(ctx workflow.Context, taskQueue string, limit time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           taskQueue,
+		StartToCloseTimeout: limit,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    2 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    5,
+		},
+	})
+}

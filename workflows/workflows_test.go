@@ -1,0 +1,289 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// registerStubs registers named activities on the test environment so that
+// OnActivity can mock them by name.
+func registerStubs(env *testsuite.TestWorkflowEnvironment, stubs map[string]any) {
+	for name, fn := range stubs {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+func onboardingStubs() map[string]any {
+	return map[string]any{
+		ActivityEnsureStorageIdentity: func(context.Context, string) (StorageIdentity, error) { return StorageIdentity{}, nil },
+		ActivityDeleteStorageIdentity: func(context.Context, string) error { return nil },
+		ActivityEnsureTenantBucket:    func(context.Context, TenantBucketInput) (TenantBucket, error) { return TenantBucket{}, nil },
+		ActivityDeleteTenantBucket:    func(context.Context, string) error { return nil },
+		ActivityIssueTenantToken:      func(context.Context, IssueTokenInput) (IssuedToken, error) { return IssuedToken{}, nil },
+		ActivityRevokeToken:           func(context.Context, string) error { return nil },
+		ActivityRecordTenant:          func(context.Context, RecordTenantInput) error { return nil },
+	}
+}
+
+func TestTenantOnboardingHappyPath(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, onboardingStubs())
+	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, "suwon").Return(StorageIdentity{TenantID: "suwon", AccessKey: "AK", Created: true}, nil)
+	env.OnActivity(ActivityEnsureTenantBucket, mock.Anything, TenantBucketInput{TenantID: "suwon", QuotaBytes: DefaultStorageQuotaBytes}).
+		Return(TenantBucket{Bucket: "tenant-suwon", Created: true}, nil)
+	env.OnActivity(ActivityIssueTenantToken, mock.Anything, IssueTokenInput{TenantID: "suwon", Role: "tenant-client"}).
+		Return(IssuedToken{TokenID: "tok1", TokenFile: "/x/suwon.tenant-client.token", Created: true}, nil)
+	env.OnActivity(ActivityRecordTenant, mock.Anything, mock.Anything).Return(nil)
+
+	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res TenantOnboardingResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, TenantOnboardingResult{TenantID: "suwon", Bucket: "tenant-suwon", S3AccessKey: "AK", TokenID: "tok1", TokenFile: "/x/suwon.tenant-client.token"}, res)
+	env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
+}
+
+// Each failure point must undo exactly the steps that completed before it.
+func TestTenantOnboardingCompensates(t *testing.T) {
+	tests := []struct {
+		failAt      string
+		wantUndone  []string
+		wantSkipped []string
+	}{
+		{ActivityEnsureTenantBucket, []string{ActivityDeleteStorageIdentity}, []string{ActivityDeleteTenantBucket, ActivityRevokeToken}},
+		{ActivityIssueTenantToken, []string{ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity}, []string{ActivityRevokeToken}},
+		{ActivityRecordTenant, []string{ActivityRevokeToken, ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.failAt, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			registerStubs(env, onboardingStubs())
+			failure := errors.New("boom")
+			results := map[string][]any{
+				ActivityEnsureStorageIdentity: {StorageIdentity{TenantID: "yongin", AccessKey: "AK", Created: true}, nil},
+				ActivityEnsureTenantBucket:    {TenantBucket{Bucket: "tenant-yongin", Created: true}, nil},
+				ActivityIssueTenantToken:      {IssuedToken{TokenID: "t1", Created: true}, nil},
+				ActivityRecordTenant:          {nil},
+			}
+			if tt.failAt == ActivityRecordTenant {
+				results[ActivityRecordTenant] = []any{failure}
+			} else {
+				results[tt.failAt] = []any{nil, failure}
+				results[tt.failAt][0] = zeroResult(tt.failAt)
+			}
+			for name, ret := range results {
+				env.OnActivity(name, mock.Anything, mock.Anything).Return(ret...)
+			}
+			var undone []string
+			for _, name := range []string{ActivityDeleteStorageIdentity, ActivityDeleteTenantBucket, ActivityRevokeToken} {
+				env.OnActivity(name, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
+					undone = append(undone, name)
+					return nil
+				})
+			}
+			env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin"})
+			require.Error(t, env.GetWorkflowError())
+			assert.Equal(t, tt.wantUndone, undone, "compensations run newest first")
+		})
+	}
+}
+
+func zeroResult(activityName string) any {
+	switch activityName {
+	case ActivityEnsureTenantBucket:
+		return TenantBucket{}
+	case ActivityIssueTenantToken:
+		return IssuedToken{}
+	}
+	return StorageIdentity{}
+}
+
+// A second onboarding finds everything in place: nothing is created, so a later
+// failure must not delete the existing tenant's data.
+func TestTenantOnboardingRerunNeverDeletesExisting(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, onboardingStubs())
+	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, mock.Anything).Return(StorageIdentity{AccessKey: "AK"}, nil)
+	env.OnActivity(ActivityEnsureTenantBucket, mock.Anything, mock.Anything).Return(TenantBucket{Bucket: "tenant-suwon"}, nil)
+	env.OnActivity(ActivityIssueTenantToken, mock.Anything, mock.Anything).Return(IssuedToken{TokenID: "t1"}, nil)
+	env.OnActivity(ActivityRecordTenant, mock.Anything, mock.Anything).Return(errors.New("boom"))
+	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "suwon"})
+	require.Error(t, env.GetWorkflowError())
+	env.AssertNotCalled(t, ActivityDeleteTenantBucket, mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, ActivityRevokeToken, mock.Anything, mock.Anything)
+}
+
+func TestTenantOnboardingRejectsBadInput(t *testing.T) {
+	for _, in := range []TenantOnboardingInput{{TenantID: ""}, {TenantID: "Suwon"}, {TenantID: "suwon", StorageQuotaBytes: -1}} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		registerStubs(env, onboardingStubs())
+		env.ExecuteWorkflow(TenantOnboarding, in)
+		err := env.GetWorkflowError()
+		require.Error(t, err, "%+v", in)
+		assert.Contains(t, err.Error(), ErrBadInput)
+	}
+}
+
+func ingestionEnv(t *testing.T, screen ScreenResult) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, map[string]any{
+		ActivityScreenUpload:   func(context.Context, ScreenUploadInput) (ScreenResult, error) { return ScreenResult{}, nil },
+		ActivityPublishDataset: func(context.Context, PublishDatasetInput) (Dataset, error) { return Dataset{}, nil },
+	})
+	env.OnActivity(ActivityScreenUpload, mock.Anything, mock.Anything).Return(screen, nil)
+	return env
+}
+
+var goodScreen = ScreenResult{BatchID: "b1", SourceSHA256: "0123456789abcdef0123", RecordsRead: 10, RecordsAccepted: 8, RecordsRejected: 2, StagedKey: "suwon/b1/records.jsonl"}
+
+func TestDataIngestionApprovedBySignal(t *testing.T) {
+	env := ingestionEnv(t, goodScreen)
+	env.OnActivity(ActivityPublishDataset, mock.Anything, PublishDatasetInput{
+		TenantID: "suwon", SourceKey: "uploads/a.jsonl", SourceSHA256: goodScreen.SourceSHA256,
+		StagedKey: goodScreen.StagedKey, Records: 8, Approver: "kim",
+	}).Return(Dataset{DatasetID: "suwon-0123456789abcdef", Records: 8}, nil)
+	env.RegisterDelayedCallback(func() {
+		// An invalid signal (no operator) is ignored; the valid one decides.
+		env.SignalWorkflow(SignalApprove, Decision{})
+		env.SignalWorkflow(SignalApprove, Decision{Operator: "kim"})
+	}, time.Hour)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "uploads/a.jsonl"})
+	require.NoError(t, env.GetWorkflowError())
+	var res DataIngestionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, DecisionApproved, res.Decision)
+	assert.Equal(t, "kim", res.Operator)
+	require.NotNil(t, res.Dataset)
+	assert.Equal(t, 8, res.Dataset.Records)
+}
+
+func TestDataIngestionUpdateValidatorAndReject(t *testing.T) {
+	env := ingestionEnv(t, goodScreen)
+	var rejectedNoReason, accepted bool
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateDecide, "u1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejectedNoReason = err != nil },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, Decision{Approve: false, Operator: "kim"})
+		env.UpdateWorkflow(UpdateDecide, "u2", &testsuite.TestUpdateCallback{
+			OnReject: func(error) {}, OnAccept: func() { accepted = true }, OnComplete: func(any, error) {},
+		}, Decision{Approve: false, Operator: "kim", Reason: "labels look shifted"})
+	}, time.Minute)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "uploads/a.jsonl"})
+	require.NoError(t, env.GetWorkflowError())
+	var res DataIngestionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.True(t, rejectedNoReason, "a rejection without a reason must fail validation")
+	assert.True(t, accepted)
+	assert.Equal(t, DecisionRejected, res.Decision)
+	assert.Equal(t, "labels look shifted", res.Reason)
+	env.AssertNotCalled(t, ActivityPublishDataset, mock.Anything, mock.Anything)
+}
+
+func TestDataIngestionExpires(t *testing.T) {
+	env := ingestionEnv(t, goodScreen)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "k", ApprovalTimeoutSeconds: 60})
+	require.NoError(t, env.GetWorkflowError())
+	var res DataIngestionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, DecisionExpired, res.Decision)
+	assert.Contains(t, res.Reason, "1m0s")
+}
+
+func TestDataIngestionRefusesCountsThatDoNotReconcile(t *testing.T) {
+	bad := goodScreen
+	bad.RecordsRejected = 1 // 8 + 1 != 10
+	env := ingestionEnv(t, bad)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "k"})
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "do not reconcile")
+}
+
+func TestTrainingRegistersVersion(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	datasets := []Dataset{{DatasetID: "suwon-1", TenantID: "suwon", Records: 900}, {DatasetID: "yongin-1", TenantID: "yongin", Records: 900}}
+	registerStubs(env, map[string]any{
+		ActivityListDatasets:  func(context.Context, []string) ([]Dataset, error) { return nil, nil },
+		ActivityTrainModel:    func(context.Context, TrainModelInput) (TrainModelResult, error) { return TrainModelResult{}, nil },
+		ActivityRegisterModel: func(context.Context, RegisterModelInput) (RegisteredModel, error) { return RegisteredModel{}, nil },
+	})
+	env.OnActivity(ActivityListDatasets, mock.Anything, mock.Anything).Return(datasets, nil)
+	metrics := ModelMetrics{HoldoutMacroF1: 0.6, HoldoutAccuracy: 0.65, TrainRecords: 1440, HoldoutRecords: 360, Classes: 17}
+	env.OnActivity(ActivityTrainModel, mock.Anything, mock.MatchedBy(func(in TrainModelInput) bool {
+		return in.HoldoutFraction == DefaultHoldoutFraction && in.Seed == DefaultSeed && len(in.Datasets) == 2
+	})).Return(TrainModelResult{CandidateKey: "candidates/x/model.bin", Metrics: metrics}, nil)
+	env.OnActivity(ActivityRegisterModel, mock.Anything, mock.Anything).Return(RegisteredModel{Version: 3}, nil)
+
+	env.ExecuteWorkflow(Training, TrainingInput{})
+	require.NoError(t, env.GetWorkflowError())
+	var res TrainingResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, 3, res.Version)
+	assert.Equal(t, metrics, res.Metrics)
+	assert.Equal(t, []string{"suwon-1", "yongin-1"}, res.Datasets)
+}
+
+func TestTrainingWithoutDataFails(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, map[string]any{
+		ActivityListDatasets: func(context.Context, []string) ([]Dataset, error) { return nil, nil },
+	})
+	env.ExecuteWorkflow(Training, TrainingInput{})
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no approved datasets")
+}
+
+func TestModelPromotionLoadsEveryReplica(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var loaded []string
+	registerStubs(env, map[string]any{
+		ActivityListReplicas: func(context.Context) ([]string, error) { return []string{"inference-1", "inference-2"}, nil },
+		ActivityLoadModelVersion: func(_ context.Context, in LoadModelInput) error {
+			loaded = append(loaded, in.Replica)
+			return nil
+		},
+		ActivitySetModelAlias: func(context.Context, SetAliasInput) error { return nil },
+	})
+	env.ExecuteWorkflow(ModelPromotion, ModelPromotionInput{Version: 1})
+	require.NoError(t, env.GetWorkflowError())
+	var res ModelPromotionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, []string{"inference-1", "inference-2"}, loaded)
+	assert.Equal(t, AliasChampion, res.Alias)
+}
+
+func TestModelPromotionStopsOnFailedReplica(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, map[string]any{
+		ActivityListReplicas:     func(context.Context) ([]string, error) { return []string{"inference-1"}, nil },
+		ActivityLoadModelVersion: func(context.Context, LoadModelInput) error { return nil },
+		ActivitySetModelAlias:    func(context.Context, SetAliasInput) error { return nil },
+	})
+	env.OnActivity(ActivityLoadModelVersion, mock.Anything, mock.Anything).Return(errors.New("replica down"))
+	env.ExecuteWorkflow(ModelPromotion, ModelPromotionInput{Version: 2})
+	require.Error(t, env.GetWorkflowError())
+	env.AssertNotCalled(t, ActivitySetModelAlias, mock.Anything, mock.Anything)
+}
+
