@@ -111,9 +111,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 	}{
 		{"state", s.openState},
 		{"s3", s.startS3},
-		{"temporal", s.startTemporal},
 		{"buckets", s.createPlatformBuckets},
 		{"serving", s.startServing},
+		{"temporal", s.startTemporal},
 		{"workers", s.startWorkers},
 	}
 	for _, step := range steps {
@@ -149,9 +149,12 @@ func (s *Stack) openState(context.Context) error {
 }
 
 func (s *Stack) startS3(ctx context.Context) error {
-	var err error
+	port, err := portOrFree(s.Config.Host, s.Config.S3Port)
+	if err != nil {
+		return err
+	}
 	s.s3, err = StartS3(ctx, S3Config{
-		RootDir: filepath.Join(s.Config.DataDir, "s3"), Host: s.Config.Host, Port: s.Config.S3Port,
+		RootDir: filepath.Join(s.Config.DataDir, "s3"), Host: s.Config.Host, Port: port,
 		Region: s.Config.S3Region, Root: s.Platform, Identities: s.Store,
 	})
 	if err != nil {
@@ -164,13 +167,17 @@ func (s *Stack) startS3(ctx context.Context) error {
 func (s *Stack) startTemporal(ctx context.Context) error {
 	addr := s.Config.TemporalAddress
 	if addr == "" {
+		port, err := portOrFree(s.Config.Host, s.Config.TemporalPort)
+		if err != nil {
+			return err
+		}
 		t, err := StartTemporal(ctx, TemporalConfig{
 			DatabaseFile:  filepath.Join(s.Config.DataDir, "temporal", "temporal.db"),
 			Host:          s.Config.Host,
-			FrontendPort:  s.Config.TemporalPort,
+			FrontendPort:  port,
 			UIPort:        s.Config.UIPort,
 			Namespace:     s.Config.Namespace,
-			CodecEndpoint: fmt.Sprintf("http://%s/codec", s.Config.Addr(s.Config.OpsPort)),
+			CodecEndpoint: s.OpsURL + "/codec",
 			Logger:        s.logger,
 		})
 		if err != nil {
@@ -342,6 +349,14 @@ func (s *Stack) Close() error {
 		errs = append(errs, s.s3.Stop())
 	}
 	return errors.Join(errs...)
+}
+
+// portOrFree returns port, or a free one when port is 0.
+func portOrFree(host string, port int) (int, error) {
+	if port != 0 {
+		return port, nil
+	}
+	return FreePort(host)
 }
 
 func randomHex(n int) (string, error) {

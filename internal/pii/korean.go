@@ -80,9 +80,9 @@ type personTrigger uint8
 const (
 	trigSsi     personTrigger = iota // 김철수 씨
 	trigNim                          // 김철수님
-	trigOfficer                      // 김철수 주무관, 김철수 담당자
+	trigOfficer                      // 김철수 주무관
 	trigLabel                        // 성명: 김철수, 이름: 김철수
-	trigRole                         // 민원인 김철수, 담당자 김철수
+	trigRole                         // 민원인 김철수, 담당자 김철수, 담당 김철수
 )
 
 // onHangul checks the context words that announce a person's name and
@@ -95,34 +95,46 @@ func (sc *scanner) onHangul(i int) int {
 	}
 	switch r {
 	case '씨':
-		sc.personBefore(i, trigSsi)
+		if suffixEndsWord(s, i+syllableBytes) {
+			sc.personBefore(i, trigSsi)
+		}
 	case '님':
-		sc.personBefore(i, trigNim)
-	case '자':
-		if strings.HasSuffix(s[:i], "담당") {
-			sc.personBefore(i-6, trigOfficer)
-			if wordStartAt(s, i-6) {
-				sc.personAfter(i+3, trigRole)
-			}
+		if suffixEndsWord(s, i+syllableBytes) {
+			sc.personBefore(i, trigNim)
 		}
 	case '관':
-		if strings.HasSuffix(s[:i], "주무") {
+		if strings.HasSuffix(s[:i], "주무") && suffixEndsWord(s, i+syllableBytes) {
 			sc.personBefore(i-6, trigOfficer)
+		}
+	case '당', '자':
+		// 담당 최홍석, 담당자: 김철수. A name before 담당자 is not looked
+		// for: that slot nearly always holds a unit (민원 담당자).
+		if (r == '당' && strings.HasSuffix(s[:i], "담") && wordStartAt(s, i-3)) ||
+			(r == '자' && strings.HasSuffix(s[:i], "담당") && wordStartAt(s, i-6)) {
+			sc.personAfter(i+syllableBytes, trigRole)
 		}
 	case '명':
 		if strings.HasSuffix(s[:i], "성") && wordStartAt(s, i-3) {
-			sc.personAfter(i+3, trigLabel)
+			sc.personAfter(i+syllableBytes, trigLabel)
 		}
 	case '름':
 		if strings.HasSuffix(s[:i], "이") && wordStartAt(s, i-3) {
-			sc.personAfter(i+3, trigLabel)
+			sc.personAfter(i+syllableBytes, trigLabel)
 		}
 	case '인':
 		if strings.HasSuffix(s[:i], "민원") && wordStartAt(s, i-6) {
-			sc.personAfter(i+3, trigRole)
+			sc.personAfter(i+syllableBytes, trigRole)
 		}
 	}
 	return i + syllableBytes
+}
+
+// suffixEndsWord reports whether a suffix such as 씨 ending at s[i] ends
+// its word, perhaps followed by a particle (씨는, 님께서, 님들), rather than
+// starting another word (씨앗, 씨알).
+func suffixEndsWord(s string, i int) bool {
+	r, ok := syllableAt(s, i)
+	return !ok || particleStart(r)
 }
 
 // wordStartAt reports whether no syllable is glued before s[i], so that
@@ -133,7 +145,7 @@ func wordStartAt(s string, i int) bool {
 }
 
 // personBefore looks for a name ending just before the suffix word that
-// starts at s[t] (씨, 님, 주무관, 담당자), attached or after one space.
+// starts at s[t] (씨, 님, 주무관), attached or after one space.
 func (sc *scanner) personBefore(t int, trig personTrigger) {
 	s := sc.s
 	e := t
@@ -159,7 +171,7 @@ func (sc *scanner) personBefore(t int, trig personTrigger) {
 		}
 	case trigOfficer:
 		if d.deptFinal.has(last) {
-			return // 주택과 주무관, 국토부 담당자
+			return // 주택과 주무관, 국토부 주무관
 		}
 	}
 	if d.nameOK(s[a:e], n, trig) {
@@ -225,9 +237,10 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 	switch {
 	case n == 4 && !compound, n > 4:
 		return false
-	case trig == trigNim || trig == trigRole:
+	case trig == trigNim || trig == trigRole || trig == trigOfficer:
 		// The 2-syllable case (surname + one syllable) mostly matches
-		// common nouns here (부모님, 민원인 주소); require a full name.
+		// common nouns here (부모님, 민원인 주소, 나온 주무관); require a
+		// full name.
 		if n == 2 || (n == 3 && compound) {
 			return false
 		}
@@ -263,7 +276,7 @@ func isCompoundSurname(two string) bool {
 // particleStart lists syllables that begin a particle or copula after a
 // name: 김철수는, 김철수에게, 김철수입니다.
 func particleStart(r rune) bool {
-	return strings.ContainsRune("은는이가을를의에께과와도만님씨입로으한랑하까부", r)
+	return strings.ContainsRune("은는이가을를의에께과와도만님씨입로으한랑하까부들처", r)
 }
 
 // tryAddress detects an address that ends in the number starting at s[i]:
@@ -423,7 +436,8 @@ func addressNumberEnd(s string, end int) bool {
 	if !ok {
 		return true
 	}
-	return strings.ContainsRune("에의은는이가을를와과로으까부도", r)
+	// 가 is left out: 소양로2가 and 봉래동2가 are place names.
+	return strings.ContainsRune("에의은는이을를와과로으까부도", r)
 }
 
 // addressDetail extends an address over the unit (101동 1203호, 3층) and a

@@ -453,7 +453,10 @@ func (sc *scanner) tryIPv4(i int) {
 		}
 		p = e
 	}
-	if !atNumberEnd(s, p) {
+	if !atNumberEnd(s, p) || p-i == len("1.2.3.4") {
+		// Four single digits are list numbering (상위 1.2.3.4번) far more
+		// often than an address, and such addresses (1.1.1.1, 8.8.8.8)
+		// are public resolvers, not anyone's personal data.
 		return
 	}
 	sc.add(i, p, IP, false)

@@ -24,8 +24,8 @@ const ssiNounFinalSyllables = "날글솜말불꽃볍홀맘저가음발맵몸입�
 // 선생님, 문정부님, 손님.
 const titleFinalSyllables = "장관사생부손감모객배님령렁"
 
-// deptFinalSyllables end units named before 담당자/주무관: 주택과,
-// 국토부, 기계실, 센터.
+// deptFinalSyllables end units named before 주무관: 주택과, 국토부,
+// 기계실, 센터.
 const deptFinalSyllables = "과부팀국청소처단터사회계반실"
 
 var personStopWords = []string{

@@ -134,7 +134,7 @@ func (o Options) validate() error {
 	if o.CharMaxN == 0 && o.WordNGrams == 0 {
 		errs = append(errs, errors.New("both character and word features are off"))
 	}
-	if o.ClassWeight != ClassWeightBalanced && o.ClassWeight != ClassWeightNone {
+	if o.ClassWeight != ClassWeightBalanced && o.ClassWeight != ClassWeightNone && o.ClassWeight != "sqrt" {
 		errs = append(errs, fmt.Errorf("class_weight must be %q or %q, got %q", ClassWeightBalanced, ClassWeightNone, o.ClassWeight))
 	}
 	if err := errors.Join(errs...); err != nil {

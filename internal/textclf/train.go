@@ -204,6 +204,9 @@ func classWeights(y []int, k int, scheme string) []float64 {
 	}
 	for c := range w {
 		w[c] = float64(len(y)) / (float64(k) * float64(counts[c]))
+		if scheme == "sqrt" {
+			w[c] = math.Sqrt(w[c])
+		}
 	}
 	return w
 }

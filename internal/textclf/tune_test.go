@@ -63,6 +63,7 @@ func TestTune(t *testing.T) {
 			}
 		}
 		n := float64(len(seeds))
+		_ = n
 		t.Logf("%s: macroF1=%.4f acc=%.4f train=%v epochs=%d", b, f1/n, acc/n, dur/time.Duration(len(seeds)), ep)
 	}
 }

@@ -1,0 +1,24 @@
+# The README's two commands: `make dev` runs the platform with the demo flow,
+# `make test` runs every test (CI calls it through .ci/run).
+GO ?= go
+TEST_TIMEOUT ?= 30m
+
+.PHONY: dev run build test vet bench
+
+dev:
+	$(GO) run ./cmd/dure dev --demo
+
+run:
+	$(GO) run ./cmd/dure dev
+
+build:
+	$(GO) build -o bin/dure ./cmd/dure
+
+vet:
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./internal/...

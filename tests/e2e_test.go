@@ -1,0 +1,276 @@
+// Package tests drives the platform end to end: the embedded Temporal server and
+// S3 server, real workers, replicas and gateway, all in this test process.
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dure-platform/dure/internal/config"
+	"github.com/dure-platform/dure/internal/demo"
+	"github.com/dure-platform/dure/internal/devstack"
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/tenancy"
+)
+
+// The embedded S3 server allows one instance per process, so every test in this
+// package shares one stack, started by TestMain.
+var (
+	stack   *devstack.Stack
+	summary demo.Summary
+	repo    string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	repo = filepath.Dir(wd)
+	dir, err := os.MkdirTemp("", "dure-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.SampleDataDir = filepath.Join(repo, "data", "complaints")
+	cfg.TemporalPort, cfg.UIPort, cfg.S3Port, cfg.GatewayPort, cfg.OpsPort = 0, 0, 0, 0, 0
+	cfg.InferencePorts = []int{0, 0}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	stack, err = devstack.Start(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start stack:", err)
+		return 1
+	}
+	defer stack.Close()
+
+	runner := &demo.Runner{
+		Temporal: stack.Client, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
+		SampleDir: cfg.SampleDataDir, TokenDir: stack.TokenDir, Logger: logger, PollInterval: 50 * time.Millisecond,
+	}
+	summary, err = runner.Run(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo flow:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func TestDemoSummary(t *testing.T) {
+	assert.Equal(t, 3, summary.Tenants)
+	assert.Equal(t, 2906, summary.RecordsRead, "every sample line is read")
+	assert.Equal(t, summary.RecordsRead, summary.RecordsApproved+summary.RecordsRejected, "read = approved + rejected")
+	assert.Equal(t, 1, summary.ModelVersion)
+	assert.Greater(t, summary.HoldoutMacroF1, 0.3)
+	assert.Contains(t, knownDepartments(t), summary.Classified.Department)
+}
+
+func TestThreeTenantsExist(t *testing.T) {
+	tenants := stack.Store.Tenants()
+	require.Len(t, tenants, 3)
+	for _, tn := range tenants {
+		assert.Equal(t, objstore.TenantBucket(tn.ID), tn.Bucket)
+		assert.NotEmpty(t, tn.S3AccessKey)
+	}
+}
+
+func TestModelVersionRegistered(t *testing.T) {
+	v, err := stack.Registry.Get(context.Background(), summary.ModelVersion)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"seongnam", "suwon", "yongin"}, v.Tenants)
+	assert.Len(t, v.Datasets, 3)
+	champion, err := stack.Registry.Alias(context.Background(), "champion")
+	require.NoError(t, err)
+	assert.Equal(t, summary.ModelVersion, champion)
+}
+
+// Tenant B's credentials must never reach tenant A's bucket.
+func TestCrossTenantStorageDenied(t *testing.T) {
+	ctx := context.Background()
+	for _, pair := range [][2]string{{"suwon", "seongnam"}, {"seongnam", "yongin"}, {"yongin", "suwon"}} {
+		owner, intruder := pair[0], pair[1]
+		t.Run(intruder+"->"+owner, func(t *testing.T) {
+			cred, err := stack.Store.S3CredentialFor(intruder)
+			require.NoError(t, err)
+			c, err := stack.S3Client(cred)
+			require.NoError(t, err)
+			bucket := objstore.TenantBucket(owner)
+			key := "uploads/" + owner + ".jsonl"
+
+			_, err = c.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+			assertDenied(t, err, "stat")
+			obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+			if err == nil {
+				_, err = io.ReadAll(obj)
+			}
+			assertDenied(t, err, "get")
+			_, err = c.PutObject(ctx, bucket, "intruder.txt", strings.NewReader("x"), 1, minio.PutObjectOptions{})
+			assertDenied(t, err, "put")
+			for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{}) {
+				err = o.Err
+				break
+			}
+			assertDenied(t, err, "list")
+
+			// The owner itself can read its upload: the denial is about identity.
+			ownCred, err := stack.Store.S3CredentialFor(owner)
+			require.NoError(t, err)
+			own, err := stack.S3Client(ownCred)
+			require.NoError(t, err)
+			_, err = own.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+			assert.NoError(t, err)
+		})
+	}
+}
+
+func assertDenied(t *testing.T, err error, verb string) {
+	t.Helper()
+	require.Error(t, err, verb)
+	assert.True(t, objstore.IsAccessDenied(err), "%s: want AccessDenied, got %v", verb, err)
+}
+
+func TestGatewayAuthentication(t *testing.T) {
+	token, err := demo.ReadToken(stack.TokenDir, "suwon")
+	require.NoError(t, err)
+	uploaderToken, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantUploader)
+	require.NoError(t, err)
+	revoked, revokedTok, err := stack.Store.IssueToken("yongin", tenancy.RoleTenantClient)
+	require.NoError(t, err)
+	require.NoError(t, stack.Store.RevokeToken(revokedTok.ID))
+
+	tests := []struct {
+		name   string
+		header string
+		want   []int
+	}{
+		{"valid token", "Bearer " + token, []int{http.StatusOK}},
+		{"no token", "", []int{http.StatusUnauthorized}},
+		{"wrong token", "Bearer dure_nosuch_secret", []int{http.StatusUnauthorized, http.StatusForbidden}},
+		{"tampered token", "Bearer " + token[:len(token)-2] + "zz", []int{http.StatusUnauthorized, http.StatusForbidden}},
+		{"revoked token", "Bearer " + revoked, []int{http.StatusUnauthorized}},
+		{"role without classify", "Bearer " + uploaderToken, []int{http.StatusForbidden}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := classify(t, tt.header)
+			assert.Contains(t, tt.want, code, string(body))
+			if code == http.StatusOK {
+				var ans struct {
+					Department string  `json:"department"`
+					Score      float64 `json:"score"`
+					Tenant     string  `json:"tenant"`
+				}
+				require.NoError(t, json.Unmarshal(body, &ans))
+				assert.Contains(t, knownDepartments(t), ans.Department)
+				assert.Equal(t, "suwon", ans.Tenant)
+			}
+		})
+	}
+}
+
+func classify(t *testing.T, authHeader string) (int, []byte) {
+	t.Helper()
+	body, err := json.Marshal(demo.SampleComplaint)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, stack.GatewayURL+"/v1/classify", bytes.NewReader(body))
+	require.NoError(t, err)
+	if authHeader != "" {
+		req.Header.Set("Authorization", authHeader)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, raw
+}
+
+// No complaint text, and no token, may appear in clear in any workflow history.
+func TestWorkflowHistoriesHoldNoComplaintText(t *testing.T) {
+	ctx := context.Background()
+	needles := sampleNeedles(t, 200)
+	for _, tenant := range []string{"suwon", "seongnam", "yongin"} {
+		tok, err := demo.ReadToken(stack.TokenDir, tenant)
+		require.NoError(t, err)
+		needles = append(needles, tok[strings.LastIndex(tok, "_")+1:])
+	}
+	resp, err := stack.Client.WorkflowService().ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: stack.Config.Namespace, PageSize: 1000,
+	})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(resp.Executions), 8, "onboarding x3, ingestion x3, training, promotion")
+
+	encrypted := 0
+	for _, ex := range resp.Executions {
+		iter := stack.Client.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			require.NoError(t, err)
+			raw, err := proto.Marshal(ev)
+			require.NoError(t, err)
+			for _, n := range needles {
+				require.False(t, bytes.Contains(raw, []byte(n)), "workflow %s event %d holds sample text or a token in clear", ex.Execution.WorkflowId, ev.EventId)
+			}
+			encrypted += bytes.Count(raw, []byte("binary/encrypted"))
+		}
+	}
+	assert.Greater(t, encrypted, 0, "payloads must go through the encryption codec")
+}
+
+// sampleNeedles returns distinctive fragments of sample complaints.
+func sampleNeedles(t *testing.T, n int) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repo, "data", "complaints", "suwon.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
+	var out []string
+	for sc.Scan() && len(out) < n {
+		var rec struct{ Title, Body string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
+		if r := []rune(rec.Body); len(r) > 40 {
+			out = append(out, string(r[10:30]))
+		}
+		if r := []rune(rec.Title); len(r) >= 12 {
+			out = append(out, string(r[:12]))
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+func knownDepartments(t *testing.T) []string {
+	t.Helper()
+	return []string{"기타", "육아/교육", "교통/건축/국토", "보건복지", "인권/성평등", "정치개혁", "안전/환경", "행정",
+		"외교/통일/국방", "일자리", "문화/예술/체육/언론", "경제민주화", "반려동물", "미래", "농산어촌", "성장동력", "저출산/고령화대책"}
+}
