@@ -43,6 +43,18 @@ func syllableRunStart(s string, e, max int) (start, n int) {
 	return e, n
 }
 
+// syllableCount counts the Hangul syllables in s.
+func syllableCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if _, ok := syllableAt(s, i); ok {
+			n++
+			i += syllableBytes - 1
+		}
+	}
+	return n
+}
+
 // syllableSet is a bitset over all 11,172 Hangul syllables.
 type syllableSet [(lastSyllable - firstSyllable + 64) / 64]uint64
 
@@ -165,10 +177,6 @@ func (sc *scanner) personBefore(t int, trig personTrigger) {
 		if attached && d.ssiNounFinal.has(last) {
 			return // 날씨, 솜씨, 마음씨
 		}
-	case trigNim:
-		if d.titleFinal.has(last) {
-			return // 사장님, 장관님, 변호사님
-		}
 	case trigOfficer:
 		if d.deptFinal.has(last) {
 			return // 주택과 주무관, 국토부 주무관
@@ -253,8 +261,17 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 	if d.nonNameFinal.has(last) {
 		return false
 	}
+	if (trig == trigRole || trig == trigNim) && d.titleFinal.has(last) {
+		return false // 담당 조사관, 변호사님
+	}
 	if _, stop := d.personStop[name]; stop {
 		return false
+	}
+	if n == 3 && particleStart(last) {
+		// 담당 경찰은: a role word and a particle, not 경찰은 the name.
+		if _, stop := d.personStop[name[:2*syllableBytes]]; stop {
+			return false
+		}
 	}
 	// A name that is part of a tag would reappear in masked output.
 	for _, t := range Types() {
@@ -353,8 +370,7 @@ func (sc *scanner) placeToken(e int, lot bool) (int, bool) {
 		}
 		return sc.placeToken(a-1, false)
 	}
-	_, n := syllableRunStart(s, e, 3)
-	if n < 2 {
+	if syllableCount(tok) < 2 {
 		return 0, false
 	}
 	d := sc.d

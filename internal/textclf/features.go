@@ -62,7 +62,7 @@ func mix64(x uint64) uint64 {
 func normRune(r rune) (rune, bool) {
 	switch {
 	case r >= '0' && r <= '9':
-		return '0', true
+		return r, true
 	case unicode.IsLetter(r):
 		return unicode.ToLower(r), true
 	case unicode.IsDigit(r):
