@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +26,7 @@ type anonymizeOutput struct {
 // with input lines.
 func runAnonymize(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
-		return fmt.Errorf("anonymize takes no arguments; it reads JSON lines on stdin")
+		return usageError{errors.New("anonymize takes no arguments; it reads JSON lines on stdin")}
 	}
 	return anonymize(os.Stdin, stdout, stderr)
 }
@@ -49,7 +50,7 @@ func anonymize(in io.Reader, stdout, stderr io.Writer) error {
 			}
 			continue
 		}
-		masked, spans := det.MaskText(*req.Text, pii.TagPolicy)
+		masked, spans := det.MaskText(*req.Text, pii.TagPolicy{})
 		if spans == nil {
 			spans = []pii.Span{}
 		}
@@ -61,7 +62,7 @@ func anonymize(in io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if bad > 0 {
-		return fmt.Errorf("%d input lines were not valid", bad)
+		return usageError{fmt.Errorf("%d input lines were not valid", bad)}
 	}
 	return nil
 }

@@ -22,15 +22,15 @@ func runTrainJob(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fs.String("out", "", "directory to write the model to")
 	holdout := fs.Float64("holdout", 0.2, "fraction held out for evaluation")
 	seed := fs.Int64("seed", 1, "random seed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(data) == 0 || *out == "" {
-		return errors.New("train-job needs --data FILE.jsonl (repeatable) and --out DIR")
+		return usageError{errors.New("train-job needs --data FILE.jsonl (repeatable) and --out DIR")}
 	}
 	examples, err := trainjob.ReadFiles(data...)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	enc := json.NewEncoder(stdout)
 	res, err := trainjob.Run(ctx, examples, trainjob.Spec{
@@ -47,11 +47,11 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	modelDir := fs.String("model", "", "model directory written by train-job")
 	data := fs.String("data", "", "JSONL file with title, body, department")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *modelDir == "" || *data == "" {
-		return errors.New("eval needs --model DIR and --data FILE.jsonl")
+		return usageError{errors.New("eval needs --model DIR and --data FILE.jsonl")}
 	}
 	model, err := textclf.LoadDir(*modelDir)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dure-platform/dure/activities/identity"
@@ -147,9 +148,7 @@ func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionR
 		return workflows.DataIngestionResult{}, err
 	}
 	id := "data-ingestion-" + t.ID + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(key)
-	run, err := r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
-	}, "DataIngestion", workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
+	run, err := r.Temporal.ExecuteWorkflow(ctx, startOptions(id), "DataIngestion", workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
 	if err != nil {
 		return workflows.DataIngestionResult{}, fmt.Errorf("start ingestion for %s: %w", t.ID, err)
 	}
@@ -225,11 +224,20 @@ func (r *Runner) promote(ctx context.Context, version int) error {
 }
 
 func (r *Runner) execute(ctx context.Context, id, workflow string, in, out any) error {
-	run, err := r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueControlPlane}, workflow, in)
+	run, err := r.Temporal.ExecuteWorkflow(ctx, startOptions(id), workflow, in)
 	if err != nil {
 		return err
 	}
 	return run.Get(ctx, out)
+}
+
+// startOptions attaches to a run that is still going (a demo interrupted and
+// started again) instead of failing on the duplicate id.
+func startOptions(id string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}
 }
 
 // ReadToken reads the token file the onboarding wrote for a tenant.

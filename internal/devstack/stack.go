@@ -298,7 +298,7 @@ func (s *Stack) startWorkers(context.Context) error {
 	})
 	gateWorker := worker.New(s.Client, workflows.TaskQueueQualityGate, worker.Options{})
 	workers.RegisterQualityGate(gateWorker, &quality.Activities{
-		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policy: pii.TagPolicy,
+		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policy: pii.TagPolicy{},
 	})
 	gpuWorker := worker.New(s.Client, workflows.GPUHostTaskQueue(workflows.DefaultGPUHost), worker.Options{})
 	workers.RegisterGPUHost(gpuWorker, trainer)

@@ -27,7 +27,7 @@ type Detector struct {
 	nonNameFinal  *syllableSet // syllables that end words but not given names
 	ssiNounFinal  *syllableSet // 날씨, 글씨, 솜씨: X씨 nouns, not Mr. X
 	titleFinal    *syllableSet // 사장님, 장관님, 변호사님: titles, not names
-	deptFinal     *syllableSet // 주택과 담당자, 국토부 담당자: units, not names
+	deptFinal     *syllableSet // 주택과 주무관, 국토부 주무관: units, not names
 	adminStop     map[string]struct{}
 	roadStop      map[string]struct{}
 	lotStop       map[string]struct{}
@@ -54,8 +54,7 @@ func NewDetector() *Detector {
 // Detect returns the personal data found in text, sorted by Start and
 // non-overlapping.
 func (d *Detector) Detect(text string) []Span {
-	var buf [8]cand
-	cands := d.find(text, buf[:0])
+	cands := d.find(text)
 	if len(cands) == 0 {
 		return nil
 	}
@@ -66,8 +65,7 @@ func (d *Detector) Detect(text string) []Span {
 // [TagPolicy]). It returns the masked text and the spans of the original
 // text that were replaced.
 func (d *Detector) MaskText(text string, p Policy) (masked string, spans []Span) {
-	var buf [8]cand
-	cands := d.find(text, buf[:0])
+	cands := d.find(text)
 	if len(cands) == 0 {
 		return text, nil
 	}
@@ -94,8 +92,10 @@ type cand struct {
 	checked    bool // a check digit or checksum validated the value
 }
 
-func (d *Detector) find(text string, buf []cand) []cand {
-	sc := scanner{d: d, s: text, cands: buf}
+// find returns the resolved candidates in byte offsets. It allocates only
+// when it finds something.
+func (d *Detector) find(text string) []cand {
+	sc := scanner{d: d, s: text}
 	sc.run()
 	if len(sc.cands) == 0 {
 		return nil
@@ -106,10 +106,20 @@ func (d *Detector) find(text string, buf []cand) []cand {
 // propagate adds every further occurrence of each detected value.
 func propagate(s string, cands []cand) []cand {
 	n := len(cands)
+	// Values are few in real text; a set only pays off for many.
+	var seen map[string]struct{}
+	if n > 16 {
+		seen = make(map[string]struct{}, n)
+	}
 	for i := 0; i < n; i++ {
 		c := cands[i]
 		v := s[c.start:c.end]
-		if slices.ContainsFunc(cands[:i], func(o cand) bool { return s[o.start:o.end] == v }) {
+		if seen != nil {
+			if _, dup := seen[v]; dup {
+				continue
+			}
+			seen[v] = struct{}{}
+		} else if slices.ContainsFunc(cands[:i], func(o cand) bool { return s[o.start:o.end] == v }) {
 			continue // this value was already propagated
 		}
 		for off := 0; ; {
@@ -217,6 +227,9 @@ func (sc *scanner) run() {
 		switch byteClass[s[i]] {
 		case clsNone:
 			i++
+			for i < len(s) && byteClass[s[i]] == clsNone {
+				i++
+			}
 		case clsDigit:
 			i = sc.onDigit(i)
 		case clsPlus:
@@ -229,7 +242,16 @@ func (sc *scanner) run() {
 		case clsURL:
 			i = sc.onLetter(i)
 		case clsHangul:
-			i = sc.onHangul(i)
+			// A whole three-byte character is stepped over at once; only
+			// the few trigger syllables are decoded.
+			if i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 {
+				if triggerLastByte[s[i+2]] {
+					sc.onHangul(i)
+				}
+				i += 3
+			} else {
+				i++
+			}
 		}
 	}
 }
@@ -314,6 +336,11 @@ func atNumberStart(s string, i int) bool {
 		return false
 	}
 	if (p == '-' || p == '.') && i >= 2 && isDigit(s[i-2]) {
+		return false
+	}
+	// A path segment or query value of a URL written without its scheme
+	// (blog.example.com/0212345678, ?aid=0101234567).
+	if strings.IndexByte("/=&?%#", p) >= 0 && i >= 2 && isWordByte(s[i-2]) {
 		return false
 	}
 	return true

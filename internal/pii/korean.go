@@ -2,6 +2,7 @@ package pii
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // Hangul syllables (U+AC00..U+D7A3) are always three bytes in UTF-8, so
@@ -97,13 +98,14 @@ const (
 	trigRole                         // 민원인 김철수, 담당자 김철수, 담당 김철수
 )
 
-// onHangul checks the context words that announce a person's name and
-// returns the index after the syllable.
-func (sc *scanner) onHangul(i int) int {
+// onHangul checks the context words that announce a person's name, for
+// the syllable at s[i]. The main loop calls it only when triggerLastByte
+// says the syllable may be one of them.
+func (sc *scanner) onHangul(i int) {
 	s := sc.s
 	r, ok := syllableAt(s, i)
 	if !ok {
-		return i + 1
+		return
 	}
 	switch r {
 	case '씨':
@@ -138,7 +140,6 @@ func (sc *scanner) onHangul(i int) int {
 			sc.personAfter(i+syllableBytes, trigRole)
 		}
 	}
-	return i + syllableBytes
 }
 
 // suffixEndsWord reports whether a suffix such as 씨 ending at s[i] ends
@@ -148,6 +149,17 @@ func suffixEndsWord(s string, i int) bool {
 	r, ok := syllableAt(s, i)
 	return !ok || particleStart(r)
 }
+
+// triggerLastByte marks the last UTF-8 byte of each syllable that
+// onHangul handles.
+var triggerLastByte = func() (t [256]bool) {
+	for _, r := range "씨님관당자명름인" {
+		var b [4]byte
+		utf8.EncodeRune(b[:], r)
+		t[b[2]] = true
+	}
+	return t
+}()
 
 // wordStartAt reports whether no syllable is glued before s[i], so that
 // 공동성명 or 민원인 inside a longer word is not taken for a label.
@@ -194,10 +206,10 @@ func (sc *scanner) personAfter(p int, trig personTrigger) {
 	q, colon := p, false
 	for q < len(s) && q-p < 8 {
 		switch {
-		case s[q] == ' ' || s[q] == ']' || s[q] == ')':
+		case s[q] == ' ' || s[q] == ')':
 			q++
 			continue
-		case s[q] == ':':
+		case s[q] == ':' || s[q] == ']': // 성명: 홍길동, [성명] 홍길동
 			colon = true
 			q++
 			continue
@@ -274,12 +286,16 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 		}
 	}
 	// A name that is part of a tag would reappear in masked output.
-	for _, t := range Types() {
+	return !inAnyTag(name)
+}
+
+func inAnyTag(name string) bool {
+	for _, t := range allTypes {
 		if strings.Contains(t.Tag(), name) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func isCompoundSurname(two string) bool {
@@ -368,6 +384,9 @@ func (sc *scanner) placeToken(e int, lot bool) (int, bool) {
 		if lot || !strings.HasSuffix(tok, "길") || a < 1 || s[a-1] != ' ' {
 			return 0, false
 		}
+		if r, ok := syllableBefore(s, a-1); !ok || (r != '로' && r != '길') {
+			return 0, false
+		}
 		return sc.placeToken(a-1, false)
 	}
 	if syllableCount(tok) < 2 {
@@ -399,17 +418,13 @@ func (sc *scanner) adminUnits(start int) (int, int) {
 	units := 0
 	for units < 4 && start > 0 && s[start-1] == ' ' {
 		b, n := syllableRunStart(s, start-1, 8)
-		if n < 2 || (b > 0 && !isAddressBoundary(s[b-1])) || !sc.d.isAdminUnit(s[b:start-1]) {
+		if n < 2 || (b > 0 && isWordByte(s[b-1])) || !sc.d.isAdminUnit(s[b:start-1]) {
 			break
 		}
 		start = b
 		units++
 	}
 	return start, units
-}
-
-func isAddressBoundary(c byte) bool {
-	return c == ' ' || c == '(' || c == ':' || c == ',' || c == '\n' || c == '\t' || c == '[' || c == '"'
 }
 
 func (d *Detector) isAdminUnit(tok string) bool {

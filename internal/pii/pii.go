@@ -3,12 +3,39 @@
 // training only after every detected value has been replaced.
 //
 // Detection is a single hand-written pass over the UTF-8 bytes of the text.
-// Cheap triggers (an ASCII digit at the start of a number, '@', '+', ':',
-// "http", and a handful of Korean context syllables such as 씨, 님, 성명,
-// 민원인) start small validating parsers; everything else is skipped a byte
-// at a time without decoding. This keeps the pass allocation-free for text
-// without personal data and many times faster than a regular-expression
-// scan.
+// Cheap triggers (an ASCII digit where a number starts, '@', '+', ':',
+// "http"/"www.", and the last byte of a few Korean context syllables such
+// as 씨, 님, 성명, 민원인) start small validating parsers; everything else
+// is stepped over without decoding. The pass allocates nothing for text
+// without personal data and runs many times faster than a
+// regular-expression scan.
+//
+// What is detected:
+//
+//   - RRN, FRN: YYMMDD-GNNNNNN, hyphen optional. G (1-8, 9/0 for the
+//     1800s) fixes the century and the birth date must exist. The check
+//     digit is not required (serials are random since October 2020); it
+//     only decides ties and overrides a label such as 주문번호. A hyphenated
+//     number with a masked serial (900101-1******) is detected as well.
+//   - PHONE: 010 (4+4), 011/016-019, 02, 031-064, 070, 080, 0502-0508,
+//     15xx/16xx/18xx-xxxx (allocated prefixes, separator required), and
+//     +82/0082 forms; separators '-', '.', ' ' or none; "(02) 123-4567".
+//   - EMAIL: local@domain.tld with an alphabetic TLD.
+//   - CARD: 16 digits as 4-4-4-4 or unseparated, 15-digit Amex as 4-6-5,
+//     with a plausible issuer prefix and a valid Luhn checksum.
+//   - BUSINESS_REG: NNN-NN-NNNNN with a valid checksum.
+//   - IP: dotted-quad IPv4 without leading zeros (four single digits are
+//     taken for list numbering), and IPv6.
+//   - ADDRESS: administrative units (서울특별시, 경기도 성남시 분당구, ...)
+//     followed by a road name (…로, …길, …번길) or a 동/리 and a building
+//     or lot number, with 101동 1203호 and (진안동) when present.
+//   - PERSON: a surname plus one or two syllables before 씨, 님 or 주무관,
+//     or after 성명:, 이름:, 민원인, 담당(자), with stop lists for the
+//     nouns those words also follow (날씨, 부모님, 민원 담당자).
+//
+// Numbers glued to letters or to longer digit groups, digits inside URLs,
+// dates, amounts and statute numbers are not detected. ACCOUNT, PASSPORT,
+// DRIVER_LICENSE and VEHICLE are defined but not yet detected.
 //
 // Offsets in [Span] count Unicode code points (runes) of the input, the
 // same index space as []rune(text), so callers in other languages
@@ -46,9 +73,11 @@ const (
 
 // Types lists every type, highest overlap priority first (see [Detector]).
 func Types() []Type {
-	return []Type{RRN, FRN, CARD, BUSINESS_REG, PASSPORT, DRIVER_LICENSE,
-		ACCOUNT, EMAIL, PHONE, IP, VEHICLE, ADDRESS, PERSON}
+	return slices.Clone(allTypes[:])
 }
+
+var allTypes = [...]Type{RRN, FRN, CARD, BUSINESS_REG, PASSPORT, DRIVER_LICENSE,
+	ACCOUNT, EMAIL, PHONE, IP, VEHICLE, ADDRESS, PERSON}
 
 // Tag returns the Korean placeholder that [TagPolicy] writes for t.
 // Unknown types get the generic [개인정보] so that masking never fails open.

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"nope"}, &out, &errOut)
+	require.Error(t, err)
+	assert.Contains(t, errOut.String(), "train-job")
+}
+
+func TestAnonymize(t *testing.T) {
+	in := strings.Join([]string{
+		`{"text":"담당 연락처 010-1234-5678 입니다"}`,
+		`{"text":"메일은 kim.minsu@example.com 으로"}`,
+		`not json`,
+		`{"text":"개인정보 없음"}`,
+	}, "\n")
+	var out, errOut bytes.Buffer
+	err := anonymize(strings.NewReader(in), &out, &errOut)
+	require.Error(t, err, "a bad line is reported")
+	assert.Contains(t, errOut.String(), "line 3")
+
+	var lines []map[string]any
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
+		lines = append(lines, m)
+	}
+	require.Len(t, lines, 4, "one output line per input line")
+
+	phone := lines[0]
+	assert.NotContains(t, phone["masked"], "010-1234-5678")
+	spans := phone["spans"].([]any)
+	require.Len(t, spans, 1)
+	span := spans[0].(map[string]any)
+	assert.Equal(t, "PHONE", span["type"])
+	assert.Equal(t, float64(len([]rune("담당 연락처 "))), span["start"], "offsets count code points")
+	assert.Equal(t, "010-1234-5678", span["text"])
+
+	assert.NotContains(t, lines[1]["masked"], "kim.minsu@example.com")
+	assert.Contains(t, lines[2], "error")
+	assert.Equal(t, "개인정보 없음", lines[3]["masked"])
+	assert.Empty(t, lines[3]["spans"])
+}
+
+func TestTrainJobThenEval(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join("..", "..", "data", "complaints")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"train-job",
+		"--data", filepath.Join(data, "suwon.jsonl"), "--data", filepath.Join(data, "yongin.jsonl"),
+		"--out", filepath.Join(dir, "model")}, &out, &errOut)
+	require.NoError(t, err, errOut.String())
+
+	events := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var e struct{ Event string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+		events[e.Event]++
+	}
+	for _, want := range []string{"loaded", "evaluated", "saved", "done"} {
+		assert.Positive(t, events[want], "event %s", want)
+	}
+
+	out.Reset()
+	err = run(context.Background(), []string{"eval", "--model", filepath.Join(dir, "model"),
+		"--data", filepath.Join(data, "seongnam.jsonl")}, &out, &errOut)
+	require.NoError(t, err, errOut.String())
+	var m struct {
+		N        int            `json:"n"`
+		Accuracy float64        `json:"accuracy"`
+		MacroF1  float64        `json:"macro_f1"`
+		PerClass map[string]any `json:"per_class"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &m))
+	assert.Equal(t, 969, m.N)
+	assert.Greater(t, m.Accuracy, 0.4, "a model trained on two cities routes the third")
+	assert.Len(t, m.PerClass, 17)
+}
+
+func TestTrainJobRejectsBadArguments(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"train-job", "--out", t.TempDir()}, &out, &errOut)
+	assert.ErrorContains(t, err, "--data")
+
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte("{\"title\":\"a\",\"body\":\"b\",\"department\":\"행정\"}\n{broken\n"), 0o600))
+	err = run(context.Background(), []string{"train-job", "--data", bad, "--out", t.TempDir()}, &out, &errOut)
+	assert.ErrorContains(t, err, "2", "the error names the bad line")
+}
