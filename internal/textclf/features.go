@@ -1,9 +1,6 @@
 package textclf
 
-import (
-	"slices"
-	"unicode"
-)
+import "unicode"
 
 // featureConfig is the part of Options that decides how text becomes
 // features. It is stored in the model so that prediction extracts exactly
@@ -56,9 +53,10 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// normRune folds case and maps every digit to '0': the exact number in
-// "3월 15일" rarely matters for routing, but the presence of a number does.
-// It reports false for runes that separate tokens.
+// normRune folds case and maps non-ASCII digits (full-width, …) to '0' so
+// they at least register as "a number". ASCII digits are kept: numbers such
+// as "5.18" or "119" carry routing signal. It reports false for runes that
+// separate tokens, which includes the "*" used to mask personal data.
 func normRune(r rune) (rune, bool) {
 	switch {
 	case r >= '0' && r <= '9':
@@ -96,35 +94,15 @@ func (e *extractor) emit(h uint64) {
 	e.hashes = append(e.hashes, uint32(mix64(h)&e.mask))
 }
 
-// termCount is one distinct feature bucket of a field and how often it
-// occurred.
-type termCount struct {
-	bucket uint32
-	count  float32
-}
-
-// fieldTerms returns the distinct features of the texts, salted by field and
-// sorted by hash. The result aliases dst's storage.
-func (e *extractor) fieldTerms(dst []termCount, salt uint64, texts ...string) []termCount {
+// buckets returns the feature buckets of the texts, salted by field, one
+// entry per occurrence and in text order. The result aliases the
+// extractor's buffer and is valid until the next call.
+func (e *extractor) buckets(salt uint64, texts ...string) []uint32 {
 	e.hashes = e.hashes[:0]
 	for _, t := range texts {
 		e.tokens(t, salt)
 	}
-	slices.Sort(e.hashes)
-	return aggregate(dst[:0], e.hashes)
-}
-
-// aggregate collapses a sorted bucket list into (bucket, count) pairs.
-func aggregate(dst []termCount, sorted []uint32) []termCount {
-	for i := 0; i < len(sorted); {
-		j := i + 1
-		for j < len(sorted) && sorted[j] == sorted[i] {
-			j++
-		}
-		dst = append(dst, termCount{bucket: sorted[i], count: float32(j - i)})
-		i = j
-	}
-	return dst
+	return e.hashes
 }
 
 // tokens splits text into eojeol-like tokens (maximal runs of letters and

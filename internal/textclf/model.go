@@ -12,21 +12,23 @@ type Model struct {
 	labels      []string
 	cfg         featureConfig
 	temperature float64
+	opts        Options // as trained, for provenance; Workers is cleared
 
-	// vocab is the sorted list of feature buckets kept after MinDF; idf[i]
-	// and the K weights weights[i*K:(i+1)*K] belong to vocab[i]. Storing
-	// weights feature-major puts one feature's class weights on one cache
-	// line at predict time.
-	vocab   []uint32
-	idf     []float32
-	weights []float32
-	bias    []float32
-	// index maps a bucket to its position in vocab, or −1. A dense array
-	// (4 bytes × 2^HashBits) is far faster than a map on the hot path.
+	// vocab is the sorted list of feature buckets kept after MinDF; column
+	// i of the model belongs to vocab[i].
+	vocab []uint32
+	// table holds one row of K+1 float32 per column: the IDF, then the K
+	// class weights. Keeping them side by side means a feature costs one
+	// cache miss at predict time, not two; the model is far larger than
+	// the CPU caches, so misses dominate prediction time.
+	table []float32
+	bias  []float32
+	// index maps a bucket to its column, or −1. A dense array
+	// (4 bytes × 2^HashBits) is much faster than a map on the hot path.
 	index []int32
 
 	// scratch recycles per-call buffers so that Predict does not allocate
-	// a fresh 4,000-entry hash list for every complaint.
+	// its working memory for every complaint.
 	scratch sync.Pool
 }
 
@@ -35,6 +37,11 @@ type Prediction struct {
 	Label string  `json:"label"`
 	Score float64 `json:"score"`
 }
+
+// Options returns the options the model was trained with (with defaults
+// filled in). Workers is zero: it does not affect the model, and clearing it
+// keeps saved models byte-identical across machines.
+func (m *Model) Options() Options { return m.opts }
 
 // Labels returns the class labels in the model's internal (sorted) order.
 func (m *Model) Labels() []string {
@@ -74,27 +81,15 @@ func (m *Model) TopK(title, body string, k int) []Prediction {
 	return out[:max(0, min(k, len(out)))]
 }
 
-// modelScratch is the per-call working memory of Predict.
-type modelScratch struct {
-	ext   *extractor
-	terms termBufs
-	vec   sparseVec
-}
-
-func (m *Model) getScratch() *modelScratch {
-	if s, ok := m.scratch.Get().(*modelScratch); ok {
-		return s
-	}
-	return &modelScratch{ext: newExtractor(m.cfg)}
-}
-
 // probabilities returns softmax(temperature × margin) over the classes.
 func (m *Model) probabilities(title, body string) []float64 {
-	s := m.getScratch()
-	defer m.scratch.Put(s)
-	s.terms.extract(s.ext, title, body)
-	m.vectorize(&s.vec, &s.terms)
+	s, _ := m.scratch.Get().(*vecScratch)
+	if s == nil {
+		s = m.newScratch()
+	}
+	m.vectorize(s, title, body)
 	margins := m.margins(s.vec)
+	m.scratch.Put(s)
 	return softmax(margins, m.temperature)
 }
 
@@ -107,7 +102,7 @@ func (m *Model) margins(v sparseVec) []float64 {
 	}
 	for i, col := range v.cols {
 		x := float64(v.vals[i])
-		w := m.weights[int(col)*k : int(col)*k+k]
+		w := m.weightsOf(col)
 		for c := range out {
 			out[c] += x * float64(w[c])
 		}
@@ -132,62 +127,80 @@ func softmax(z []float64, temperature float64) []float64 {
 	return out
 }
 
+// stride is the length of one table row.
+func (m *Model) stride() int { return len(m.labels) + 1 }
+
+func (m *Model) idfOf(col int32) float32 { return m.table[int(col)*m.stride()] }
+
+func (m *Model) weightsOf(col int32) []float32 {
+	at := int(col)*m.stride() + 1
+	return m.table[at : at+len(m.labels)]
+}
+
 // sparseVec is a feature vector: parallel column indices and values.
 type sparseVec struct {
 	cols []int32
 	vals []float32
 }
 
-func (m *Model) lookup(bucket uint32) (int32, float32, bool) {
-	col := m.index[bucket]
-	if col < 0 {
-		return 0, 0, false
+// vecScratch is the working memory for turning one complaint into a vector.
+// It is not safe for concurrent use.
+type vecScratch struct {
+	ext *extractor
+	// counts[col] is the term frequency of col in the current block;
+	// touched lists the non-zero entries so that resetting is cheap.
+	// Counting into a dense array is linear time, unlike sorting the
+	// ~5,000 feature occurrences of an average complaint.
+	counts  []float32
+	touched []int32
+	vec     sparseVec
+}
+
+func (m *Model) newScratch() *vecScratch {
+	return &vecScratch{
+		ext:     newExtractor(m.cfg),
+		counts:  make([]float32, len(m.vocab)),
+		touched: make([]int32, 0, 4096),
 	}
-	return col, m.idf[col], true
 }
 
-// termBufs holds the distinct terms of a complaint's two feature blocks.
-type termBufs struct {
-	shared, title []termCount
-}
-
-// extract fills b with the terms of a complaint.
-func (b *termBufs) extract(e *extractor, title, body string) {
-	b.shared = e.fieldTerms(b.shared, saltShared, title, body)
-	b.title = b.title[:0]
-	if e.cfg.TitleWeight > 0 {
-		b.title = e.fieldTerms(b.title, saltTitle, title)
-	}
-}
-
-// vectorize builds the TF-IDF vector of a complaint's terms into v.
+// vectorize builds the TF-IDF vector of a complaint into s.vec.
 //
 // The vector has two blocks: "shared" features from title and body together,
 // and title-only features. Each block is L2-normalised on its own before the
 // title block is scaled by TitleWeight, so that a 25,000-character body
 // cannot dilute a ten-word title; the whole vector is then L2-normalised.
-func (m *Model) vectorize(v *sparseVec, b *termBufs) {
-	v.cols, v.vals = v.cols[:0], v.vals[:0]
-	m.appendBlock(v, b.shared, 1)
+func (m *Model) vectorize(s *vecScratch, title, body string) {
+	s.vec.cols, s.vec.vals = s.vec.cols[:0], s.vec.vals[:0]
+	m.appendBlock(s, s.ext.buckets(saltShared, title, body), 1)
 	if m.cfg.TitleWeight > 0 {
-		m.appendBlock(v, b.title, float32(m.cfg.TitleWeight))
+		m.appendBlock(s, s.ext.buckets(saltTitle, title), float32(m.cfg.TitleWeight))
 	}
-	normalize(v.vals)
+	normalize(s.vec.vals)
 }
 
-// appendBlock appends the sublinear TF-IDF values of the terms found in the
-// vocabulary, L2-normalised and multiplied by scale.
-func (m *Model) appendBlock(v *sparseVec, terms []termCount, scale float32) {
-	start := len(v.vals)
-	for _, t := range terms {
-		col, idf, ok := m.lookup(t.bucket)
-		if !ok {
+// appendBlock appends the sublinear TF-IDF values, (1+ln tf)·idf, of the
+// in-vocabulary buckets, L2-normalised and multiplied by scale.
+func (m *Model) appendBlock(s *vecScratch, buckets []uint32, scale float32) {
+	s.touched = s.touched[:0]
+	for _, b := range buckets {
+		col := m.index[b]
+		if col < 0 {
 			continue
 		}
-		v.cols = append(v.cols, col)
-		v.vals = append(v.vals, (1+float32(math.Log(float64(t.count))))*idf)
+		if s.counts[col] == 0 {
+			s.touched = append(s.touched, col)
+		}
+		s.counts[col]++
 	}
-	block := v.vals[start:]
+	start := len(s.vec.vals)
+	for _, col := range s.touched {
+		tf := s.counts[col]
+		s.counts[col] = 0
+		s.vec.cols = append(s.vec.cols, col)
+		s.vec.vals = append(s.vec.vals, (1+float32(math.Log(float64(tf))))*m.idfOf(col))
+	}
+	block := s.vec.vals[start:]
 	normalize(block)
 	for i := range block {
 		block[i] *= scale

@@ -24,9 +24,9 @@ const (
 )
 
 // Options are the training hyperparameters. Start from DefaultOptions and
-// change what you need. A zero numeric field takes its default; for the
-// feature switches (CharMaxN, WordNGrams, TitleWeight) a negative value turns
-// the feature off.
+// change what you need. A zero numeric field takes its default (except Seed:
+// 0 is a valid seed); for the feature switches (CharMaxN, WordNGrams,
+// TitleWeight) a negative value turns the feature off.
 type Options struct {
 	// Seed fixes the example order of coordinate descent; the same seed,
 	// data and options give byte-identical models.
@@ -36,8 +36,8 @@ type Options struct {
 	Epochs int `json:"epochs"`
 	// C is the inverse regularisation strength of the SVM.
 	C float64 `json:"c"`
-	// Tolerance stops a class once its largest projected-gradient violation
-	// spread falls below it (LIBLINEAR's stopping rule).
+	// Tolerance stops a class once the spread (max − min) of its projected
+	// gradients over a full pass falls below it (LIBLINEAR's stopping rule).
 	Tolerance float64 `json:"tolerance"`
 	// ClassWeight is ClassWeightBalanced (default) or ClassWeightNone.
 	ClassWeight string `json:"class_weight"`
@@ -46,10 +46,12 @@ type Options struct {
 	// within each eojeol.
 	CharMinN int `json:"char_min_n"`
 	CharMaxN int `json:"char_max_n"`
-	// WordNGrams is 1 for eojeol unigrams, 2 to add bigrams.
+	// WordNGrams is 1 for eojeol unigrams, 2 to add bigrams. Bigrams did
+	// not help on the pilot data (almost all occur once) and cost time.
 	WordNGrams int `json:"word_ngrams"`
 	// TitleWeight scales the title-only feature block relative to the
-	// title+body block.
+	// title+body block (both unit length before scaling). The title also
+	// counts in the shared block, so this is extra weight on top.
 	TitleWeight float64 `json:"title_weight"`
 	// MinDF drops features seen in fewer training complaints: hapaxes
 	// cannot generalise and would only bloat the model.
@@ -64,6 +66,8 @@ type Options struct {
 	HashBits int `json:"hash_bits"`
 
 	// Temperature sharpens the softmax that turns margins into scores.
+	// The default minimises held-out log-loss on the pilot data, where the
+	// mean confidence then roughly equals the accuracy.
 	Temperature float64 `json:"temperature"`
 	// Workers bounds training parallelism; it does not affect the result.
 	Workers int `json:"workers"`
@@ -79,12 +83,12 @@ func DefaultOptions() Options {
 		ClassWeight: ClassWeightBalanced,
 		CharMinN:    1,
 		CharMaxN:    3,
-		WordNGrams:  2,
-		TitleWeight: 0.6,
-		MinDF:       2,
+		WordNGrams:  1,
+		TitleWeight: 0.15,
+		MinDF:       3,
 		MaxRunes:    6000,
-		HashBits:    21,
-		Temperature: 3,
+		HashBits:    20,
+		Temperature: 6,
 		Workers:     runtime.GOMAXPROCS(0),
 	}
 }
@@ -134,7 +138,7 @@ func (o Options) validate() error {
 	if o.CharMaxN == 0 && o.WordNGrams == 0 {
 		errs = append(errs, errors.New("both character and word features are off"))
 	}
-	if o.ClassWeight != ClassWeightBalanced && o.ClassWeight != ClassWeightNone && o.ClassWeight != "sqrt" {
+	if o.ClassWeight != ClassWeightBalanced && o.ClassWeight != ClassWeightNone {
 		errs = append(errs, fmt.Errorf("class_weight must be %q or %q, got %q", ClassWeightBalanced, ClassWeightNone, o.ClassWeight))
 	}
 	if err := errors.Join(errs...); err != nil {
