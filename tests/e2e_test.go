@@ -20,8 +20,10 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dure-platform/dure/internal/config"
@@ -60,7 +62,11 @@ func runMain(m *testing.M) int {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.SampleDataDir = filepath.Join(repo, "data", "complaints")
-	cfg.TemporalPort, cfg.UIPort, cfg.S3Port, cfg.GatewayPort, cfg.OpsPort = 0, 0, 0, 0, 0
+	cfg.TemporalPort, cfg.S3Port, cfg.GatewayPort, cfg.OpsPort = 0, 0, 0, 0
+	if cfg.UIPort, err = devstack.FreePort("127.0.0.1"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cfg.InferencePorts = []int{0, 0}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -244,6 +250,41 @@ func TestWorkflowHistoriesHoldNoComplaintText(t *testing.T) {
 		}
 	}
 	assert.Greater(t, encrypted, 0, "payloads must go through the encryption codec")
+}
+
+// The Web UI is served, and the codec endpoint it uses decrypts what history holds.
+func TestUIAndCodecEndpoint(t *testing.T) {
+	resp, err := http.Get(stack.TemporalUIURL() + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	ctx := context.Background()
+	iter := stack.Client.GetWorkflowHistory(ctx, "tenant-onboarding-suwon", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	require.True(t, iter.HasNext())
+	first, err := iter.Next()
+	require.NoError(t, err)
+	input := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
+	require.NotNil(t, input)
+	body, err := protojson.Marshal(input)
+	require.NoError(t, err)
+	assert.NotContains(t, string(body), "수원시")
+
+	req, err := http.NewRequest(http.MethodPost, stack.OpsURL+"/codec/decode", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", stack.TemporalUIURL())
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, stack.TemporalUIURL(), resp.Header.Get("Access-Control-Allow-Origin"))
+	var decoded commonpb.Payloads
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, protojson.Unmarshal(raw, &decoded))
+	require.Len(t, decoded.Payloads, 1)
+	assert.Contains(t, string(decoded.Payloads[0].Data), "수원시")
 }
 
 // sampleNeedles returns distinctive fragments of sample complaints.

@@ -238,15 +238,9 @@ func (a *Activities) PublishDataset(ctx context.Context, in workflows.PublishDat
 		return workflows.Dataset{}, err
 	}
 
-	_, err = a.S3.CopyObject(ctx,
-		minio.CopyDestOptions{Bucket: objstore.BucketAITraining, Object: ds.DataKey},
-		minio.CopySrcOptions{Bucket: objstore.BucketStaging, Object: in.StagedKey})
+	contentHash, err := objstore.Copy(ctx, a.S3, objstore.BucketStaging, in.StagedKey, objstore.BucketAITraining, ds.DataKey)
 	if err != nil {
-		return workflows.Dataset{}, fmt.Errorf("copy staged batch: %w", err)
-	}
-	contentHash, err := objectSHA256(ctx, a.S3, objstore.BucketAITraining, ds.DataKey)
-	if err != nil {
-		return workflows.Dataset{}, err
+		return workflows.Dataset{}, fmt.Errorf("publish staged batch: %w", err)
 	}
 	now := time.Now
 	if a.Now != nil {
@@ -263,19 +257,6 @@ func (a *Activities) PublishDataset(ctx context.Context, in workflows.PublishDat
 	ds.Records = in.Records
 	activity.GetLogger(ctx).Info("dataset published", "dataset", id, "records", in.Records, "approver", in.Approver)
 	return ds, nil
-}
-
-func objectSHA256(ctx context.Context, c *minio.Client, bucket, key string) (string, error) {
-	obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		return "", fmt.Errorf("open %s/%s: %w", bucket, key, err)
-	}
-	defer obj.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, obj); err != nil {
-		return "", fmt.Errorf("hash %s/%s: %w", bucket, key, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func uploadFile(ctx context.Context, c *minio.Client, bucket, key string, f *os.File) error {

@@ -79,7 +79,7 @@ func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.Tenant
 			return workflows.TenantBucket{}, err
 		}
 	}
-	policy, err := readOnlyPolicy(bucket, a.QualityGateAccessKey)
+	policy, err := tenantBucketPolicy(bucket, cred.AccessKey, a.QualityGateAccessKey)
 	if err != nil {
 		return workflows.TenantBucket{}, err
 	}
@@ -114,9 +114,11 @@ func (a *Activities) DeleteTenantBucket(ctx context.Context, tenantID string) er
 	return nil
 }
 
-// readOnlyPolicy grants one identity list and get on a bucket.
-func readOnlyPolicy(bucket, accessKey string) (string, error) {
-	if accessKey == "" {
+// tenantBucketPolicy gives the tenant full use of its bucket and the quality gate
+// list and get. The owner is named too because an S3 server that evaluates a
+// bucket policy (versitygw does) consults no ACL once a policy exists.
+func tenantBucketPolicy(bucket, tenantKey, qualityGateKey string) (string, error) {
+	if qualityGateKey == "" {
 		return "", errors.New("no quality-gate identity configured")
 	}
 	type statement struct {
@@ -125,17 +127,26 @@ func readOnlyPolicy(bucket, accessKey string) (string, error) {
 		Action    []string            `json:"Action"`
 		Resource  []string            `json:"Resource"`
 	}
+	resources := []string{"arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*"}
 	doc := struct {
 		Version   string      `json:"Version"`
 		Statement []statement `json:"Statement"`
 	}{
 		Version: "2012-10-17",
-		Statement: []statement{{
-			Effect:    "Allow",
-			Principal: map[string][]string{"AWS": {accessKey}},
-			Action:    []string{"s3:GetObject", "s3:ListBucket"},
-			Resource:  []string{"arn:aws:s3:::" + bucket, "arn:aws:s3:::" + bucket + "/*"},
-		}},
+		Statement: []statement{
+			{
+				Effect:    "Allow",
+				Principal: map[string][]string{"AWS": {tenantKey}},
+				Action:    []string{"s3:*"},
+				Resource:  resources,
+			},
+			{
+				Effect:    "Allow",
+				Principal: map[string][]string{"AWS": {qualityGateKey}},
+				Action:    []string{"s3:GetObject", "s3:ListBucket"},
+				Resource:  resources,
+			},
+		},
 	}
 	raw, err := json.Marshal(doc)
 	return string(raw), err

@@ -54,6 +54,11 @@ func StartS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		return nil, fmt.Errorf("s3 posix backend (the data dir's filesystem must support xattrs): %w", err)
 	}
 	endpoint := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	// versitygw binds in the background; check first, so that another server
+	// already on the port is not mistaken for ours.
+	if err := checkFree(endpoint); err != nil {
+		return nil, err
+	}
 	gwCfg := &embedgw.Config{
 		RootUserAccess:    cfg.Root.AccessKey,
 		RootUserSecret:    cfg.Root.SecretKey,

@@ -82,7 +82,15 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	level.Set(slog.LevelWarn)
 	serverLog := newServerLogger(slog.New(cfg.Logger.Handler()).With("component", "temporal"), level)
 
-	ports, err := freePorts(cfg.Host, 4) // history, matching, worker gRPC + membership
+	if err := checkFree(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))); err != nil {
+		return nil, err
+	}
+	if cfg.UIPort > 0 {
+		if err := checkFree(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.UIPort))); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := freePorts(cfg.Host, 3) // history, matching, worker
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +118,6 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 		temporal.WithLogger(serverLog),
 		temporal.WithDynamicConfigClient(dyn),
 		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
-		temporal.InterruptOn(nil),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
@@ -264,6 +271,15 @@ func FreePort(host string) (int, error) {
 		return 0, err
 	}
 	return ports[0], nil
+}
+
+// checkFree fails when something already listens on addr.
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is not free (is another dure running?): %w", addr, err)
+	}
+	return l.Close()
 }
 
 func waitForTCP(ctx context.Context, addr string, limit time.Duration) error {

@@ -5,6 +5,8 @@ package objstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,4 +125,26 @@ func Exists(ctx context.Context, c *minio.Client, bucket, key string) (bool, err
 		return false, nil
 	}
 	return false, fmt.Errorf("stat s3://%s/%s: %w", bucket, key, err)
+}
+
+// Copy streams an object to a new key and returns the SHA-256 of its content.
+// It reads through the client rather than asking the server to copy, which
+// hashes in the same pass and works the same on every S3 server.
+func Copy(ctx context.Context, c *minio.Client, srcBucket, srcKey, dstBucket, dstKey string) (string, error) {
+	obj, err := c.GetObject(ctx, srcBucket, srcKey, minio.GetObjectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("open s3://%s/%s: %w", srcBucket, srcKey, err)
+	}
+	defer obj.Close()
+	info, err := obj.Stat()
+	if err != nil {
+		return "", fmt.Errorf("stat s3://%s/%s: %w", srcBucket, srcKey, err)
+	}
+	h := sha256.New()
+	_, err = c.PutObject(ctx, dstBucket, dstKey, io.TeeReader(obj, h), info.Size,
+		minio.PutObjectOptions{ContentType: info.ContentType})
+	if err != nil {
+		return "", fmt.Errorf("copy to s3://%s/%s: %w", dstBucket, dstKey, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -36,15 +36,17 @@ type DatasetRef struct {
 
 // Version is the metadata of one registered model version.
 type Version struct {
-	Version      int                `json:"version"`
-	CandidateID  string             `json:"candidate_id"`
-	ArtifactKey  string             `json:"artifact_key"`
-	Metrics      map[string]float64 `json:"metrics"`
-	Datasets     []DatasetRef       `json:"datasets"`
-	Tenants      []string           `json:"tenants"`
-	Params       map[string]any     `json:"params,omitempty"`
-	Trainer      string             `json:"trainer"`
-	RegisteredAt time.Time          `json:"registered_at"`
+	Version     int    `json:"version"`
+	CandidateID string `json:"candidate_id"`
+	ArtifactKey string `json:"artifact_key"`
+	// ArtifactSHA256 lets a replica check what it loads.
+	ArtifactSHA256 string             `json:"artifact_sha256"`
+	Metrics        map[string]float64 `json:"metrics"`
+	Datasets       []DatasetRef       `json:"datasets"`
+	Tenants        []string           `json:"tenants"`
+	Params         map[string]any     `json:"params,omitempty"`
+	Trainer        string             `json:"trainer"`
+	RegisteredAt   time.Time          `json:"registered_at"`
 }
 
 // ErrNotFound is returned for unknown versions and aliases.
@@ -92,9 +94,7 @@ func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
 	v.ArtifactKey = artifactKey(next)
 	v.RegisteredAt = r.Now().UTC()
 	v.Tenants = tenantsOf(v.Datasets)
-	_, err = r.S3.CopyObject(ctx,
-		minio.CopyDestOptions{Bucket: r.Bucket, Object: v.ArtifactKey},
-		minio.CopySrcOptions{Bucket: r.Bucket, Object: CandidateKey(v.CandidateID)})
+	v.ArtifactSHA256, err = objstore.Copy(ctx, r.S3, r.Bucket, CandidateKey(v.CandidateID), r.Bucket, v.ArtifactKey)
 	if err != nil {
 		return Version{}, fmt.Errorf("copy candidate %s: %w", v.CandidateID, err)
 	}
