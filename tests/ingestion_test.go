@@ -1,0 +1,147 @@
+package tests
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/workflows"
+)
+
+// A batch with bad records: each goes to quarantine with its reason, the counts
+// reconcile, personal data is masked in staging, and an operator's rejection
+// needs a reason.
+func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	lines := []string{
+		`{"id":"q-1","received_at":"2024-03-02","title":"버스 배차 간격","body":"출근 시간 버스 배차 간격이 너무 깁니다. 연락처 010-2345-6789 로 답변 주세요.","department":"교통/건축/국토"}`,
+		`{"id":"q-2","received_at":"2024-03-03","title":"놀이터 보수","body":"아파트 놀이터 그네가 부서져 아이들이 다칠 위험이 있습니다.","department":"안전/환경"}`,
+		`{"id":"q-3","received_at":"2024-03-04","title":"보육료 문의","body":"어린이집 보육료 지원 기준을 알려 주세요. 메일 parent@example.com","department":"육아/교육"}`,
+		`{"id":"q-4","received_at":"2024-03-04","title":"잘린 줄"`,
+		`{"id":"q-5","received_at":"2024-03-05","title":"제목만"}`,
+		`{"id":"q-6","received_at":"2024-03-05","title":"없는 부서","body":"이 민원의 부서는 목록에 없습니다.","department":"우주항공"}`,
+		`{"id":"q-7","received_at":"2024-13-45","title":"날짜 오류","body":"접수일이 잘못된 민원입니다.","department":"행정"}`,
+		`{"id":"q-2","received_at":"2024-03-03","title":"놀이터 보수","body":"아파트 놀이터 그네가 부서져 아이들이 다칠 위험이 있습니다.","department":"안전/환경"}`,
+	}
+	cred, err := stack.Store.S3CredentialFor("seongnam")
+	require.NoError(t, err)
+	c, err := stack.S3Client(cred)
+	require.NoError(t, err)
+	key := "uploads/mixed-quality.jsonl"
+	body := strings.Join(lines, "\n") + "\n"
+	_, err = c.PutObject(ctx, objstore.TenantBucket("seongnam"), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-mixed-quality", TaskQueue: workflows.TaskQueueControlPlane},
+		"DataIngestion", workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key})
+	require.NoError(t, err)
+	waitForStage(ctx, t, run, "awaiting-approval")
+
+	refused, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide,
+		Args: []any{workflows.Decision{Approve: false, Operator: "kim"}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = refused.Get(ctx, nil)
+	}
+	require.Error(t, err, "a rejection without a reason is refused by the validator")
+	assert.Contains(t, err.Error(), "reason")
+
+	handle, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide,
+		Args: []any{workflows.Decision{Approve: false, Operator: "kim", Reason: "too many invalid records"}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var verdict string
+	require.NoError(t, handle.Get(ctx, &verdict))
+	assert.Equal(t, workflows.DecisionRejected, verdict)
+
+	var res workflows.DataIngestionResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, workflows.DecisionRejected, res.Decision)
+	assert.Equal(t, "too many invalid records", res.Reason)
+	assert.Nil(t, res.Dataset, "a rejected batch is not published")
+	s := res.Screen
+	assert.Equal(t, len(lines), s.RecordsRead)
+	assert.Equal(t, s.RecordsRead, s.RecordsAccepted+s.RecordsRejected)
+	assert.Equal(t, 3, s.RecordsAccepted)
+	assert.Equal(t, map[string]int{"BAD_JSON": 1, "MISSING_FIELD": 1, "UNKNOWN_DEPARTMENT": 1, "BAD_DATE": 1, "DUPLICATE": 1}, s.RejectedByReason)
+	assert.Equal(t, 1, s.PIIMasked["PHONE"])
+	assert.Equal(t, 1, s.PIIMasked["EMAIL"])
+
+	gate, err := stack.S3Client(stack.QualityGate)
+	require.NoError(t, err)
+	staged := readObject(ctx, t, gate, objstore.BucketStaging, s.StagedKey)
+	assert.NotContains(t, staged, "010-2345-6789")
+	assert.NotContains(t, staged, "parent@example.com")
+	assert.Contains(t, staged, "[전화번호]")
+	quarantine := readObject(ctx, t, gate, objstore.BucketQuarantine, s.QuarantineKey)
+	assert.Equal(t, 5, strings.Count(quarantine, "\n"))
+	for reason := range s.RejectedByReason {
+		assert.Contains(t, quarantine, `"reason":"`+reason+`"`)
+	}
+
+	// The tenant itself cannot read what the quality gate staged.
+	_, err = c.StatObject(ctx, objstore.BucketStaging, s.StagedKey, minio.StatObjectOptions{})
+	assertDenied(t, err, "tenant reading staging")
+}
+
+// Onboarding a tenant again yields the same tenant: same identity, same bucket,
+// no new token, nothing duplicated.
+func TestOnboardingTwiceIsIdempotent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before, err := stack.Store.S3CredentialFor("suwon")
+	require.NoError(t, err)
+	credsBefore, tokensBefore := len(stack.Store.S3Credentials()), len(stack.Store.Tokens("suwon"))
+
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-again", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
+	require.NoError(t, err)
+	var res workflows.TenantOnboardingResult
+	require.NoError(t, run.Get(ctx, &res))
+
+	assert.Equal(t, before.AccessKey, res.S3AccessKey)
+	assert.Equal(t, credsBefore, len(stack.Store.S3Credentials()))
+	assert.Equal(t, tokensBefore, len(stack.Store.Tokens("suwon")))
+	assert.Len(t, stack.Store.Tenants(), 3)
+}
+
+func waitForStage(ctx context.Context, t *testing.T, run client.WorkflowRun, stage string) {
+	t.Helper()
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		resp, err := stack.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryIngestionState)
+		require.NoError(t, err)
+		var st workflows.IngestionState
+		require.NoError(t, resp.Get(&st))
+		if st.Stage == stage {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("workflow %s never reached stage %q (last %q)", run.GetID(), stage, st.Stage)
+		case <-ticker.C:
+		}
+	}
+}
+
+func readObject(ctx context.Context, t *testing.T, c *minio.Client, bucket, key string) string {
+	t.Helper()
+	obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	require.NoError(t, err)
+	defer obj.Close()
+	raw, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	return string(raw)
+}
