@@ -64,7 +64,13 @@ type Token struct {
 	Role      Role       `json:"role"`
 	Hash      string     `json:"hash"`
 	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Live tells whether the token may still be used at now.
+func (t Token) Live(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
 }
 
 // Sentinel errors callers can test with errors.Is.
@@ -276,9 +282,21 @@ func (s *Store) DeleteS3CredentialsOf(owner string) error {
 
 const tokenPrefix = "dure_"
 
-// IssueToken creates a token for a tenant and role and returns its plaintext,
-// which is not kept: only its hash is stored.
+// IssueToken creates a token that does not expire; see IssueTokenTTL.
 func (s *Store) IssueToken(tenant string, role Role) (plaintext string, tok Token, err error) {
+	return s.IssueTokenTTL(tenant, role, 0)
+}
+
+// IssueTokenTTL creates a token for a tenant and role, valid for ttl (0: until
+// revoked), and returns its plaintext, which is not kept: only its hash is
+// stored. Platform roles take no tenant; tenant roles need one.
+func (s *Store) IssueTokenTTL(tenant string, role Role, ttl time.Duration) (plaintext string, tok Token, err error) {
+	if !role.Valid() {
+		return "", Token{}, fmt.Errorf("unknown role %q", role)
+	}
+	if role.PlatformWide() != (tenant == "") {
+		return "", Token{}, fmt.Errorf("role %s %s a tenant", role, map[bool]string{true: "takes no", false: "needs"}[role.PlatformWide()])
+	}
 	id, err := randomString(8, strings.ToLower)
 	if err != nil {
 		return "", Token{}, err
@@ -288,6 +306,10 @@ func (s *Store) IssueToken(tenant string, role Role) (plaintext string, tok Toke
 		return "", Token{}, err
 	}
 	tok = Token{ID: id, Tenant: tenant, Role: role, Hash: hashSecret(secret), CreatedAt: s.now().UTC()}
+	if ttl > 0 {
+		expires := tok.CreatedAt.Add(ttl)
+		tok.ExpiresAt = &expires
+	}
 	err = s.update(func(r *records) error {
 		r.Tokens[id] = tok
 		return nil
@@ -317,7 +339,7 @@ func (s *Store) Authenticate(plaintext string) (Token, error) {
 	if !found {
 		want = hashSecret("") // keep the comparison's cost the same for unknown ids
 	}
-	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(want)) != 1 || !found || tok.RevokedAt != nil {
+	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(want)) != 1 || !found || !tok.Live(s.now()) {
 		return Token{}, ErrUnauthenticated
 	}
 	return tok, nil
@@ -335,6 +357,26 @@ func (s *Store) RevokeToken(id string) error {
 		r.Tokens[id] = tok
 		return nil
 	})
+}
+
+// RotateToken issues a new token with the same tenant and role and revokes the
+// old one.
+func (s *Store) RotateToken(id string) (plaintext string, tok Token, err error) {
+	s.mu.RLock()
+	old, ok := s.data.Tokens[id]
+	s.mu.RUnlock()
+	if !ok {
+		return "", Token{}, fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	var ttl time.Duration
+	if old.ExpiresAt != nil {
+		ttl = old.ExpiresAt.Sub(old.CreatedAt)
+	}
+	plaintext, tok, err = s.IssueTokenTTL(old.Tenant, old.Role, ttl)
+	if err != nil {
+		return "", Token{}, err
+	}
+	return plaintext, tok, s.RevokeToken(id)
 }
 
 // Tokens lists the tokens of one tenant (all tenants when tenant is empty).

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,4 +90,39 @@ func TestValidateTenantID(t *testing.T) {
 		err := ValidateTenantID(tt.id)
 		assert.Equal(t, tt.ok, err == nil, tt.id)
 	}
+}
+
+func TestTokenExpiryAndRotation(t *testing.T) {
+	s, _ := openTemp(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	plain, tok, err := s.IssueTokenTTL("suwon", RoleTenantAdmin, time.Hour)
+	require.NoError(t, err)
+	_, err = s.Authenticate(plain)
+	require.NoError(t, err)
+
+	rotated, newTok, err := s.RotateToken(tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, tok.Role, newTok.Role)
+	_, err = s.Authenticate(plain)
+	assert.ErrorIs(t, err, ErrUnauthenticated, "the rotated-out token is revoked")
+	_, err = s.Authenticate(rotated)
+	require.NoError(t, err)
+
+	now = now.Add(2 * time.Hour)
+	_, err = s.Authenticate(rotated)
+	assert.ErrorIs(t, err, ErrUnauthenticated, "expired")
+}
+
+func TestIssueTokenChecksRoleAndTenant(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, tc := range []struct {
+		tenant string
+		role   Role
+	}{{"suwon", RoleOperator}, {"", RoleTenantClient}, {"suwon", "viewer"}} {
+		_, _, err := s.IssueToken(tc.tenant, tc.role)
+		assert.Error(t, err, "%s/%s", tc.tenant, tc.role)
+	}
+	_, _, err := s.IssueToken("", RoleOperator)
+	assert.NoError(t, err)
 }
