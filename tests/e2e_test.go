@@ -101,9 +101,10 @@ func TestDemoSummary(t *testing.T) {
 }
 
 func TestThreeTenantsExist(t *testing.T) {
-	tenants := stack.Store.Tenants()
-	require.Len(t, tenants, 3)
-	for _, tn := range tenants {
+	for _, pilot := range demo.PilotTenants {
+		tn, err := stack.Store.Tenant(pilot.ID)
+		require.NoError(t, err)
+		assert.Equal(t, pilot.DisplayName, tn.DisplayName)
 		assert.Equal(t, objstore.TenantBucket(tn.ID), tn.Bucket)
 		assert.NotEmpty(t, tn.S3AccessKey)
 	}

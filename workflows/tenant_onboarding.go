@@ -35,6 +35,12 @@ type StorageIdentity struct {
 	Created bool `json:"created"`
 }
 
+// TenantStorageInput asks for a tenant's storage identity and its quota.
+type TenantStorageInput struct {
+	TenantID   string `json:"tenant_id"`
+	QuotaBytes int64  `json:"quota_bytes"`
+}
+
 // TenantBucketInput asks for a tenant's raw bucket with its quota.
 type TenantBucketInput struct {
 	TenantID   string `json:"tenant_id"`
@@ -116,7 +122,9 @@ func runOnboarding(ctx workflow.Context, in TenantOnboardingInput, s *saga) (Ten
 	logger := workflow.GetLogger(ctx)
 
 	var ident StorageIdentity
-	if err := workflow.ExecuteActivity(actx, ActivityEnsureStorageIdentity, in.TenantID).Get(ctx, &ident); err != nil {
+	err := workflow.ExecuteActivity(actx, ActivityEnsureStorageIdentity,
+		TenantStorageInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}).Get(ctx, &ident)
+	if err != nil {
 		return TenantOnboardingResult{}, fmt.Errorf("storage identity: %w", err)
 	}
 	if ident.Created {
@@ -125,7 +133,7 @@ func runOnboarding(ctx workflow.Context, in TenantOnboardingInput, s *saga) (Ten
 	logger.Info("storage identity ready", "tenant", in.TenantID, "access_key", ident.AccessKey)
 
 	var bucket TenantBucket
-	err := workflow.ExecuteActivity(actx, ActivityEnsureTenantBucket,
+	err = workflow.ExecuteActivity(actx, ActivityEnsureTenantBucket,
 		TenantBucketInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}).Get(ctx, &bucket)
 	if err != nil {
 		return TenantOnboardingResult{}, fmt.Errorf("tenant bucket: %w", err)

@@ -23,7 +23,7 @@ func registerStubs(env *testsuite.TestWorkflowEnvironment, stubs map[string]any)
 
 func onboardingStubs() map[string]any {
 	return map[string]any{
-		ActivityEnsureStorageIdentity: func(context.Context, string) (StorageIdentity, error) { return StorageIdentity{}, nil },
+		ActivityEnsureStorageIdentity: func(context.Context, TenantStorageInput) (StorageIdentity, error) { return StorageIdentity{}, nil },
 		ActivityDeleteStorageIdentity: func(context.Context, string) error { return nil },
 		ActivityEnsureTenantBucket:    func(context.Context, TenantBucketInput) (TenantBucket, error) { return TenantBucket{}, nil },
 		ActivityDeleteTenantBucket:    func(context.Context, string) error { return nil },
@@ -37,7 +37,7 @@ func TestTenantOnboardingHappyPath(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	registerStubs(env, onboardingStubs())
-	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, "suwon").Return(StorageIdentity{TenantID: "suwon", AccessKey: "AK", Created: true}, nil)
+	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, TenantStorageInput{TenantID: "suwon", QuotaBytes: DefaultStorageQuotaBytes}).Return(StorageIdentity{TenantID: "suwon", AccessKey: "AK", Created: true}, nil)
 	env.OnActivity(ActivityEnsureTenantBucket, mock.Anything, TenantBucketInput{TenantID: "suwon", QuotaBytes: DefaultStorageQuotaBytes}).
 		Return(TenantBucket{Bucket: "tenant-suwon", Created: true}, nil)
 	env.OnActivity(ActivityIssueTenantToken, mock.Anything, IssueTokenInput{TenantID: "suwon", Role: "tenant-client"}).
@@ -286,4 +286,3 @@ func TestModelPromotionStopsOnFailedReplica(t *testing.T) {
 	require.Error(t, env.GetWorkflowError())
 	env.AssertNotCalled(t, ActivitySetModelAlias, mock.Anything, mock.Anything)
 }
-

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
@@ -19,8 +20,11 @@ import (
 // IdentityProvisioner creates and removes S3 users. The embedded S3 reads users
 // from the platform's records (StoreProvisioner); Ceph RGW gets them through its
 // Admin Ops API.
+//
+// EnsureUser also applies the tenant's storage quota, which S3 servers attach to
+// the user or its buckets.
 type IdentityProvisioner interface {
-	EnsureUser(ctx context.Context, tenantID string) (cred tenancy.S3Credential, created bool, err error)
+	EnsureUser(ctx context.Context, tenantID string, quotaBytes int64) (cred tenancy.S3Credential, created bool, err error)
 	DeleteUser(ctx context.Context, tenantID string) error
 }
 
@@ -40,12 +44,14 @@ type Activities struct {
 	QualityGateAccessKey string
 }
 
-// EnsureStorageIdentity creates the tenant's S3 user unless it exists.
-func (a *Activities) EnsureStorageIdentity(ctx context.Context, tenantID string) (workflows.StorageIdentity, error) {
+// EnsureStorageIdentity creates the tenant's S3 user unless it exists, and sets
+// its quota.
+func (a *Activities) EnsureStorageIdentity(ctx context.Context, in workflows.TenantStorageInput) (workflows.StorageIdentity, error) {
+	tenantID := in.TenantID
 	if err := tenancy.ValidateTenantID(tenantID); err != nil {
-		return workflows.StorageIdentity{}, err
+		return workflows.StorageIdentity{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrBadInput, err)
 	}
-	cred, created, err := a.Provisioner.EnsureUser(ctx, tenantID)
+	cred, created, err := a.Provisioner.EnsureUser(ctx, tenantID, in.QuotaBytes)
 	if err != nil {
 		return workflows.StorageIdentity{}, fmt.Errorf("ensure s3 user for %s: %w", tenantID, err)
 	}
@@ -161,8 +167,12 @@ type StoreProvisioner struct {
 // S3RoleTenant lets a tenant create its own bucket (versitygw's "userplus").
 const S3RoleTenant = "userplus"
 
-// EnsureUser returns the tenant's credential, creating it if needed.
-func (p StoreProvisioner) EnsureUser(_ context.Context, tenantID string) (tenancy.S3Credential, bool, error) {
+// EnsureUser returns the tenant's credential, creating it if needed, and
+// records the quota of the tenant's bucket, which the embedded S3 enforces.
+func (p StoreProvisioner) EnsureUser(_ context.Context, tenantID string, quotaBytes int64) (tenancy.S3Credential, bool, error) {
+	if err := p.Store.SetBucketQuota(objstore.TenantBucket(tenantID), quotaBytes); err != nil {
+		return tenancy.S3Credential{}, false, err
+	}
 	if cred, err := p.Store.S3CredentialFor(tenantID); err == nil {
 		return cred, false, nil
 	}
@@ -170,7 +180,11 @@ func (p StoreProvisioner) EnsureUser(_ context.Context, tenantID string) (tenanc
 	return cred, err == nil, err
 }
 
-// DeleteUser removes the tenant's credentials; requests signed with them fail at once.
+// DeleteUser removes the tenant's credentials (requests signed with them fail
+// at once) and its quota record.
 func (p StoreProvisioner) DeleteUser(_ context.Context, tenantID string) error {
-	return p.Store.DeleteS3CredentialsOf(tenantID)
+	if err := p.Store.DeleteS3CredentialsOf(tenantID); err != nil {
+		return err
+	}
+	return p.Store.SetBucketQuota(objstore.TenantBucket(tenantID), 0)
 }

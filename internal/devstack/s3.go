@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/versity/versitygw/auth"
+	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
@@ -29,6 +30,8 @@ type S3Config struct {
 	Root tenancy.S3Credential
 	// Identities resolves every other access key, from the platform's records.
 	Identities *tenancy.Store
+	// Quotas limits bucket sizes; nil enforces none.
+	Quotas QuotaSource
 }
 
 // S3 is the running embedded S3 server.
@@ -49,9 +52,13 @@ func StartS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err := os.MkdirAll(cfg.RootDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create s3 root: %w", err)
 	}
-	be, err := posix.New(cfg.RootDir, meta.XattrMeta{}, posix.PosixOpts{})
+	posixBackend, err := posix.New(cfg.RootDir, meta.XattrMeta{}, posix.PosixOpts{})
 	if err != nil {
 		return nil, fmt.Errorf("s3 posix backend (the data dir's filesystem must support xattrs): %w", err)
+	}
+	var be backend.Backend = posixBackend
+	if cfg.Quotas != nil {
+		be = newQuotaBackend(posixBackend, cfg.RootDir, cfg.Quotas)
 	}
 	endpoint := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	// versitygw binds in the background; check first, so that another server

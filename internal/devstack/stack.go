@@ -155,7 +155,7 @@ func (s *Stack) startS3(ctx context.Context) error {
 	}
 	s.s3, err = StartS3(ctx, S3Config{
 		RootDir: filepath.Join(s.Config.DataDir, "s3"), Host: s.Config.Host, Port: port,
-		Region: s.Config.S3Region, Root: s.Platform, Identities: s.Store,
+		Region: s.Config.S3Region, Root: s.Platform, Identities: s.Store, Quotas: s.Store,
 	})
 	if err != nil {
 		return err

@@ -92,6 +92,7 @@ func ValidateTenantID(id string) error {
 
 type records struct {
 	Tenants       map[string]Tenant       `json:"tenants"`
+	BucketQuotas  map[string]int64        `json:"bucket_quotas"`
 	S3Credentials map[string]S3Credential `json:"s3_credentials"`
 	Tokens        map[string]Token        `json:"tokens"`
 }
@@ -108,7 +109,7 @@ type Store struct {
 // Open loads the store at path, creating an empty one if the file is absent.
 func Open(path string) (*Store, error) {
 	s := &Store{path: path, now: time.Now, data: records{
-		Tenants: map[string]Tenant{}, S3Credentials: map[string]S3Credential{}, Tokens: map[string]Token{},
+		Tenants: map[string]Tenant{}, BucketQuotas: map[string]int64{}, S3Credentials: map[string]S3Credential{}, Tokens: map[string]Token{},
 	}}
 	raw, err := os.ReadFile(path)
 	switch {
@@ -119,6 +120,9 @@ func Open(path string) (*Store, error) {
 	}
 	if err := json.Unmarshal(raw, &s.data); err != nil {
 		return nil, fmt.Errorf("parse tenant store %s: %w", path, err)
+	}
+	if s.data.BucketQuotas == nil {
+		s.data.BucketQuotas = map[string]int64{}
 	}
 	return s, nil
 }
@@ -196,6 +200,27 @@ func (s *Store) Tenants() []Tenant {
 	}
 	slices.SortFunc(out, func(a, b Tenant) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// SetBucketQuota records a bucket's size limit in bytes (0 removes it). The
+// embedded S3 server enforces it; Ceph RGW enforces its own.
+func (s *Store) SetBucketQuota(bucket string, maxBytes int64) error {
+	return s.update(func(r *records) error {
+		if maxBytes <= 0 {
+			delete(r.BucketQuotas, bucket)
+		} else {
+			r.BucketQuotas[bucket] = maxBytes
+		}
+		return nil
+	})
+}
+
+// BucketQuota returns a bucket's size limit, if it has one.
+func (s *Store) BucketQuota(bucket string) (int64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	q, ok := s.data.BucketQuotas[bucket]
+	return q, ok
 }
 
 // EnsureS3Credential returns the owner's credential, creating one with a random
