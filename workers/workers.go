@@ -49,6 +49,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityIssueTenantToken:      a.Identity.IssueTenantToken,
 		workflows.ActivityRevokeToken:           a.Identity.RevokeToken,
 		workflows.ActivityRecordTenant:          a.Identity.RecordTenant,
+		workflows.ActivityAuditDecision:         a.Identity.AuditDecision,
 		workflows.ActivityListDatasets:          a.Training.ListDatasets,
 		workflows.ActivityRegisterModel:         a.Training.RegisterModel,
 		workflows.ActivityListReplicas:          a.Serving.ListReplicas,

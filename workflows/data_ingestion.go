@@ -80,6 +80,16 @@ type Dataset struct {
 	Records     int    `json:"records"`
 }
 
+// DecisionAudit records an operator's decision (or the deadline's) in the audit log.
+type DecisionAudit struct {
+	TenantID   string `json:"tenant_id"`
+	WorkflowID string `json:"workflow_id"`
+	Decision   string `json:"decision"`
+	Operator   string `json:"operator,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Records    int    `json:"records"`
+}
+
 // DataIngestionResult reports counts and the decision.
 type DataIngestionResult struct {
 	Screen   ScreenResult `json:"screen"`
@@ -106,6 +116,9 @@ const DefaultApprovalTimeout = 72 * time.Hour
 func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionResult, error) {
 	if in.TenantID == "" || in.ObjectKey == "" {
 		return DataIngestionResult{}, temporal.NewNonRetryableApplicationError("tenant_id and object_key are required", ErrBadInput, nil)
+	}
+	if err := tagTenant(ctx, in.TenantID); err != nil {
+		return DataIngestionResult{}, err
 	}
 	state := &IngestionState{Stage: "screening", Decision: DecisionPending}
 	if err := workflow.SetQueryHandler(ctx, QueryIngestionState, func() (IngestionState, error) { return *state, nil }); err != nil {
@@ -144,6 +157,14 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 		return DataIngestionResult{}, err
 	}
 	state.Stage = "done"
+	record := DecisionAudit{TenantID: in.TenantID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Decision: DecisionExpired, Operator: decision.Operator, Reason: decision.Reason, Records: screen.RecordsAccepted}
+	if decided {
+		record.Decision = map[bool]string{true: DecisionApproved, false: DecisionRejected}[decision.Approve]
+	}
+	if err := workflow.ExecuteActivity(shortActivity(ctx, TaskQueueControlPlane), ActivityAuditDecision, record).Get(ctx, nil); err != nil {
+		return DataIngestionResult{}, fmt.Errorf("audit decision: %w", err)
+	}
 	switch {
 	case !decided:
 		state.Decision = DecisionExpired

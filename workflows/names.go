@@ -33,6 +33,7 @@ const (
 	ActivityIssueTenantToken      = "IssueTenantToken"
 	ActivityRevokeToken           = "RevokeToken"
 	ActivityRecordTenant          = "RecordTenant"
+	ActivityAuditDecision         = "AuditDecision"
 
 	ActivityScreenUpload   = "ScreenUpload"
 	ActivityPublishDataset = "PublishDataset"
@@ -73,4 +74,12 @@ func longActivity(ctx workflow.Context, taskQueue string, limit time.Duration) w
 			MaximumAttempts:    5,
 		},
 	})
+}
+
+// MemoTenant is the memo key naming the tenant a workflow works for, so the
+// gateway can show a tenant its own workflows and no other.
+const MemoTenant = "tenant"
+
+func tagTenant(ctx workflow.Context, tenantID string) error {
+	return workflow.UpsertMemo(ctx, map[string]any{MemoTenant: tenantID})
 }

@@ -102,6 +102,9 @@ func TenantOnboarding(ctx workflow.Context, in TenantOnboardingInput) (TenantOnb
 	if err := in.validate(); err != nil {
 		return TenantOnboardingResult{}, err
 	}
+	if err := tagTenant(ctx, in.TenantID); err != nil {
+		return TenantOnboardingResult{}, err
+	}
 	if in.DisplayName == "" {
 		in.DisplayName = in.TenantID
 	}

@@ -145,6 +145,7 @@ func ingestionEnv(t *testing.T, screen ScreenResult) *testsuite.TestWorkflowEnvi
 	registerStubs(env, map[string]any{
 		ActivityScreenUpload:   func(context.Context, ScreenUploadInput) (ScreenResult, error) { return ScreenResult{}, nil },
 		ActivityPublishDataset: func(context.Context, PublishDatasetInput) (Dataset, error) { return Dataset{}, nil },
+		ActivityAuditDecision:  func(context.Context, DecisionAudit) error { return nil },
 	})
 	env.OnActivity(ActivityScreenUpload, mock.Anything, mock.Anything).Return(screen, nil)
 	return env
@@ -198,8 +199,12 @@ func TestDataIngestionUpdateValidatorAndReject(t *testing.T) {
 
 func TestDataIngestionExpires(t *testing.T) {
 	env := ingestionEnv(t, goodScreen)
+	env.OnActivity(ActivityAuditDecision, mock.Anything, mock.MatchedBy(func(d DecisionAudit) bool {
+		return d.Decision == DecisionExpired && d.TenantID == "suwon" && d.Records == 8
+	})).Return(nil).Once()
 	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "k", ApprovalTimeoutSeconds: 60})
 	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
 	var res DataIngestionResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, DecisionExpired, res.Decision)

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
 )
@@ -19,6 +20,7 @@ import (
 type Activities struct {
 	Store    *tenancy.Store
 	TokenDir string
+	Audit    *audit.Log
 }
 
 // TokenFile is where the plaintext of a tenant's token of a role is written.
@@ -49,23 +51,63 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 		_ = a.Store.RevokeToken(tok.ID)
 		return workflows.IssuedToken{}, fmt.Errorf("write token file: %w", err)
 	}
+	if err := a.Audit.Append(audit.Event{Action: audit.ActionGrant, Tenant: in.TenantID, Actor: actor(ctx),
+		Subject: "token:" + tok.ID, Detail: "role " + in.Role}); err != nil {
+		return workflows.IssuedToken{}, err
+	}
 	activity.GetLogger(ctx).Info("api token issued", "tenant", in.TenantID, "role", in.Role, "token_id", tok.ID)
 	return workflows.IssuedToken{TokenID: tok.ID, TokenFile: path, Created: true}, nil
 }
 
 // RevokeToken revokes one token (compensation, offboarding, rotation).
 func (a *Activities) RevokeToken(ctx context.Context, tokenID string) error {
+	var tenant string
+	for _, t := range a.Store.Tokens("") {
+		if t.ID == tokenID {
+			tenant = t.Tenant
+		}
+	}
 	if err := a.Store.RevokeToken(tokenID); err != nil {
 		return fmt.Errorf("revoke token %s: %w", tokenID, err)
+	}
+	if err := a.Audit.Append(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: actor(ctx), Subject: "token:" + tokenID}); err != nil {
+		return err
 	}
 	activity.GetLogger(ctx).Info("api token revoked", "token_id", tokenID)
 	return nil
 }
 
 // RecordTenant writes the tenant record that makes the tenant visible.
-func (a *Activities) RecordTenant(_ context.Context, in workflows.RecordTenantInput) error {
-	return a.Store.PutTenant(tenancy.Tenant{
+func (a *Activities) RecordTenant(ctx context.Context, in workflows.RecordTenantInput) error {
+	_, err := a.Store.Tenant(in.TenantID)
+	existed := err == nil
+	err = a.Store.PutTenant(tenancy.Tenant{
 		ID: in.TenantID, DisplayName: in.DisplayName, Bucket: in.Bucket,
 		S3AccessKey: in.AccessKey, QuotaBytes: in.QuotaBytes,
 	})
+	if err != nil || existed {
+		return err
+	}
+	return a.Audit.Append(audit.Event{Action: audit.ActionTenantAdded, Tenant: in.TenantID, Actor: actor(ctx),
+		Detail: fmt.Sprintf("bucket %s, quota %d bytes", in.Bucket, in.QuotaBytes)})
+}
+
+// actor names the workflow on whose behalf an activity acts.
+func actor(ctx context.Context) string {
+	info := activity.GetInfo(ctx)
+	return "workflow:" + info.WorkflowType.Name + "/" + info.WorkflowExecution.ID
+}
+
+// AuditDecision records an ingestion decision in the audit log.
+func (a *Activities) AuditDecision(ctx context.Context, d workflows.DecisionAudit) error {
+	action := map[string]string{workflows.DecisionApproved: audit.ActionApprove, workflows.DecisionRejected: audit.ActionReject}[d.Decision]
+	if action == "" {
+		action = d.Decision
+	}
+	who := d.Operator
+	if who == "" {
+		who = actor(ctx)
+	}
+	return a.Audit.Append(audit.Event{Action: action, Tenant: d.TenantID, Actor: who, Subject: "workflow:" + d.WorkflowID,
+		Detail: fmt.Sprintf("%d records; %s", d.Records, d.Reason)})
 }

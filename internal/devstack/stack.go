@@ -27,6 +27,7 @@ import (
 	"github.com/dure-platform/dure/activities/serving"
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/activities/training"
+	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/gateway"
@@ -35,11 +36,15 @@ import (
 	"github.com/dure-platform/dure/internal/pii"
 	"github.com/dure-platform/dure/internal/registry"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/internal/tenantapi"
 	"github.com/dure-platform/dure/internal/textclf"
 	"github.com/dure-platform/dure/internal/validate"
 	"github.com/dure-platform/dure/workers"
 	"github.com/dure-platform/dure/workflows"
 )
+
+// maxUploadBytes bounds one upload through the gateway.
+const maxUploadBytes = 1 << 30
 
 // Platform service identities in the tenant store.
 const (
@@ -59,6 +64,7 @@ type Stack struct {
 	QualityGate tenancy.S3Credential
 	Registry    *registry.Registry
 	Metrics     *prometheus.Registry
+	Audit       *audit.Log
 
 	GatewayURL  string
 	ReplicaURLs map[string]string
@@ -70,6 +76,7 @@ type Stack struct {
 	workers           []worker.Worker
 	servers           []*http.Server
 	servingActivities *serving.Activities
+	tenantAPI         *tenantAPIBackend
 	logger            *slog.Logger
 }
 
@@ -133,6 +140,9 @@ func (s *Stack) openState(context.Context) error {
 		return err
 	}
 	s.Store = store
+	if s.Audit, err = audit.Open(filepath.Join(s.Config.DataDir, "platform", "audit.jsonl")); err != nil {
+		return err
+	}
 	key, err := codec.LoadOrCreateKey(s.Config.CodecKeyFile)
 	if err != nil {
 		return err
@@ -197,6 +207,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		return fmt.Errorf("dial temporal at %s: %w", addr, err)
 	}
 	s.Client = c
+	s.tenantAPI.temporal = c
 	return nil
 }
 
@@ -253,7 +264,18 @@ func (s *Stack) startServing(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.GatewayURL, err = s.serve(ctx, "gateway", s.Config.GatewayPort, gw.Handler()); err != nil {
+	platform, err := s.S3Client(s.Platform)
+	if err != nil {
+		return err
+	}
+	s.tenantAPI = &tenantAPIBackend{store: s.Store, endpoint: s.S3Endpoint, platform: platform, registry: s.Registry, dc: s.Codec.DataConverter()}
+	api := tenantapi.New(s.Store, s.tenantAPI, s.Audit, s.logger.With("component", "tenant-api"), maxUploadBytes)
+	front := http.NewServeMux()
+	front.Handle("/v1/tenants/", api.Handler())
+	front.Handle("/v1/models", api.Handler())
+	front.Handle("/v1/models/", api.Handler())
+	front.Handle("/", gw.Handler())
+	if s.GatewayURL, err = s.serve(ctx, "gateway", s.Config.GatewayPort, front); err != nil {
 		return err
 	}
 
@@ -292,7 +314,7 @@ func (s *Stack) startWorkers(context.Context) error {
 			Provisioner: storage.StoreProvisioner{Store: s.Store}, Credentials: s.Store,
 			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGateAccessKey: s.QualityGate.AccessKey,
 		},
-		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir},
+		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
 		Training: trainer,
 		Serving:  s.servingActivities,
 	})

@@ -1,0 +1,230 @@
+// Package tenantapi serves the gateway's tenant-scoped routes: uploads,
+// datasets, workflow status, models and the audit trail. Every request is
+// authorised against the caller's role and tenant; a tenant's token never
+// reaches another tenant's resources, and every refusal is audited.
+package tenantapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/dure-platform/dure/internal/audit"
+	"github.com/dure-platform/dure/internal/tenancy"
+)
+
+// Authenticator resolves a bearer token.
+type Authenticator interface {
+	Authenticate(plaintext string) (tenancy.Token, error)
+}
+
+// Upload is one object in a tenant's raw bucket.
+type Upload struct {
+	Key  string `json:"key"`
+	Size int64  `json:"size"`
+}
+
+// Dataset is a published dataset's manifest, without any record.
+type Dataset = map[string]any
+
+// Model is a registered model version's metadata.
+type Model = map[string]any
+
+// WorkflowStatus is what a tenant may see of a workflow.
+type WorkflowStatus struct {
+	WorkflowID string `json:"workflow_id"`
+	Type       string `json:"type"`
+	Status     string `json:"status"`
+	Tenant     string `json:"tenant"`
+}
+
+// Backend does the work behind the routes.
+type Backend interface {
+	ListUploads(ctx context.Context, tenant string) ([]Upload, error)
+	PutUpload(ctx context.Context, tenant, name string, body io.Reader, size int64) (Upload, error)
+	ListDatasets(ctx context.Context, tenant string) ([]Dataset, error)
+	// WorkflowStatus returns a workflow and the tenant it belongs to ("" for
+	// platform workflows).
+	WorkflowStatus(ctx context.Context, workflowID string) (WorkflowStatus, error)
+	ListModels(ctx context.Context, tenant string) ([]Model, error)
+	GetModel(ctx context.Context, version int) (Model, error)
+}
+
+// ErrNotFound is returned by a Backend for unknown resources.
+var ErrNotFound = errors.New("not found")
+
+// API is the tenant-scoped HTTP API.
+type API struct {
+	auth      Authenticator
+	backend   Backend
+	audit     *audit.Log
+	logger    *slog.Logger
+	maxUpload int64
+}
+
+// New returns the API; maxUpload bounds one upload's size in bytes.
+func New(auth Authenticator, backend Backend, log *audit.Log, logger *slog.Logger, maxUpload int64) *API {
+	return &API{auth: auth, backend: backend, audit: log, logger: logger, maxUpload: maxUpload}
+}
+
+// Handler routes the API.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/tenants/{tenant}/uploads", a.scoped(tenancy.PermReadUploads, a.listUploads))
+	mux.HandleFunc("PUT /v1/tenants/{tenant}/uploads/{name}", a.scoped(tenancy.PermUpload, a.putUpload))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/datasets", a.scoped(tenancy.PermReadDatasets, a.listDatasets))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/workflows/{id}", a.scoped(tenancy.PermReadWorkflows, a.workflowStatus))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/models", a.scoped(tenancy.PermReadModels, a.listTenantModels))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/audit", a.scoped(tenancy.PermReadAuditTrail, a.auditTrail))
+	mux.HandleFunc("GET /v1/models", a.platform(tenancy.PermReadModels, a.listModels))
+	mux.HandleFunc("GET /v1/models/{version}", a.platform(tenancy.PermReadModels, a.getModel))
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string)
+
+// scoped authorises a route on the tenant named in its path.
+func (a *API) scoped(perm tenancy.Permission, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.authorize(w, r, perm, r.PathValue("tenant"), h)
+	}
+}
+
+// platform authorises a platform-wide route.
+func (a *API) platform(perm tenancy.Permission, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.authorize(w, r, perm, "", h)
+	}
+}
+
+func (a *API) authorize(w http.ResponseWriter, r *http.Request, perm tenancy.Permission, tenant string, h handler) {
+	scheme, plaintext, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || plaintext == "" {
+		a.deny(r, tenancy.Token{}, tenant, perm, "missing token")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dure"`)
+		writeError(w, http.StatusUnauthorized, "missing bearer token")
+		return
+	}
+	tok, err := a.auth.Authenticate(strings.TrimSpace(plaintext))
+	if err != nil {
+		a.deny(r, tenancy.Token{}, tenant, perm, "invalid token")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dure", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "invalid bearer token")
+		return
+	}
+	if err := tenancy.Authorize(tok, perm, tenant); err != nil {
+		a.deny(r, tok, tenant, perm, "forbidden")
+		writeError(w, http.StatusForbidden, "not allowed")
+		return
+	}
+	h(w, r, tok, tenant)
+}
+
+// deny audits a refused request under the tenant whose resource was asked for.
+func (a *API) deny(r *http.Request, tok tenancy.Token, tenant string, perm tenancy.Permission, why string) {
+	actor := "anonymous"
+	if tok.ID != "" {
+		actor = "token:" + tok.ID
+	}
+	detail := fmt.Sprintf("%s %s (%s): %s", r.Method, r.URL.Path, perm, why)
+	if err := a.audit.Append(audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail}); err != nil {
+		a.logger.Error("audit append failed", "err", err)
+	}
+	a.logger.Warn("request refused", "tenant", tenant, "actor", actor, "permission", perm, "reason", why)
+}
+
+func (a *API) listUploads(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
+	uploads, err := a.backend.ListUploads(r.Context(), tenant)
+	a.answer(w, uploads, err)
+}
+
+func (a *API) putUpload(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string) {
+	name := r.PathValue("name")
+	if name == "" || name != path.Base(name) || strings.HasPrefix(name, ".") {
+		writeError(w, http.StatusBadRequest, "upload name must be a plain file name")
+		return
+	}
+	if r.ContentLength < 0 {
+		writeError(w, http.StatusLengthRequired, "Content-Length is required")
+		return
+	}
+	if r.ContentLength > a.maxUpload {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("uploads are limited to %d bytes", a.maxUpload))
+		return
+	}
+	up, err := a.backend.PutUpload(r.Context(), tenant, name, http.MaxBytesReader(w, r.Body, a.maxUpload), r.ContentLength)
+	if err == nil {
+		a.logger.Info("upload stored", "tenant", tenant, "key", up.Key, "bytes", up.Size, "token_id", tok.ID)
+	}
+	a.answer(w, up, err)
+}
+
+func (a *API) listDatasets(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
+	ds, err := a.backend.ListDatasets(r.Context(), tenant)
+	a.answer(w, ds, err)
+}
+
+func (a *API) workflowStatus(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string) {
+	st, err := a.backend.WorkflowStatus(r.Context(), r.PathValue("id"))
+	if err == nil && st.Tenant != tenant {
+		// Another tenant's (or a platform) workflow is answered as absent, so
+		// its existence is not disclosed either.
+		a.deny(r, tok, tenant, tenancy.PermReadWorkflows, "workflow of another tenant")
+		err = ErrNotFound
+	}
+	a.answer(w, st, err)
+}
+
+func (a *API) listTenantModels(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
+	models, err := a.backend.ListModels(r.Context(), tenant)
+	a.answer(w, models, err)
+}
+
+func (a *API) listModels(w http.ResponseWriter, r *http.Request, _ tenancy.Token, _ string) {
+	models, err := a.backend.ListModels(r.Context(), "")
+	a.answer(w, models, err)
+}
+
+func (a *API) getModel(w http.ResponseWriter, r *http.Request, _ tenancy.Token, _ string) {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 {
+		writeError(w, http.StatusBadRequest, "version must be a positive integer")
+		return
+	}
+	m, err := a.backend.GetModel(r.Context(), v)
+	a.answer(w, m, err)
+}
+
+func (a *API) auditTrail(w http.ResponseWriter, _ *http.Request, _ tenancy.Token, tenant string) {
+	events, err := a.audit.Query(tenant)
+	a.answer(w, events, err)
+}
+
+func (a *API) answer(w http.ResponseWriter, v any, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, "not found")
+	case err != nil:
+		a.logger.Error("tenant api", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
