@@ -107,7 +107,10 @@ func TestThreeTenantsExist(t *testing.T) {
 		assert.Equal(t, pilot.DisplayName, tn.DisplayName)
 		assert.Equal(t, objstore.TenantBucket(tn.ID), tn.Bucket)
 		assert.NotEmpty(t, tn.S3AccessKey)
+		assert.Equal(t, pilot.VGPUQuota, stack.Store.GPUQuotas()[pilot.ID])
 	}
+	assert.Equal(t, []int{20, 21, 22}, []int{stack.Store.VLAN("suwon"), stack.Store.VLAN("seongnam"), stack.Store.VLAN("yongin")},
+		"the pilot tenants get VLANs 20, 21, 22 of the network plan")
 }
 
 func TestModelVersionRegistered(t *testing.T) {

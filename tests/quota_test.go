@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,4 +47,55 @@ func TestStorageQuotaExceeded(t *testing.T) {
 	_, err = c.StatObject(ctx, bucket, "b.jsonl", minio.StatObjectOptions{})
 	assert.True(t, objstore.IsNotFound(err), "nothing partial remains: %v", err)
 	require.NoError(t, put("c.jsonl", 14<<10), "what fits still fits")
+}
+
+// Offboarding revokes the tenant's tokens first and removes what onboarding
+// created; nothing of the tenant is left to use.
+func TestOffboardingRemovesEverything(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-anseong", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "anseong", DisplayName: "안성시", VGPUQuota: 1})
+	require.NoError(t, err)
+	var on workflows.TenantOnboardingResult
+	require.NoError(t, run.Get(ctx, &on))
+	assert.GreaterOrEqual(t, on.VLAN, 200, "tenants after the pilot get VLANs from the range")
+	assert.True(t, on.Network.Skipped, "the embedded stack runs without a hypervisor")
+	token, err := os.ReadFile(on.Tokens[0].TokenFile)
+	require.NoError(t, err)
+	cred, err := stack.Store.S3CredentialFor("anseong")
+	require.NoError(t, err)
+
+	run, err = stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-offboard-anseong", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOffboarding", workflows.TenantOffboardingInput{TenantID: "anseong"})
+	require.NoError(t, err)
+	var off workflows.TenantOffboardingResult
+	require.NoError(t, run.Get(ctx, &off))
+	assert.Equal(t, len(workflows.TenantRoles), off.TokensRevoked)
+
+	_, err = stack.Store.Authenticate(strings.TrimSpace(string(token)))
+	assert.Error(t, err, "the tenant's tokens no longer work")
+	_, err = stack.Store.Tenant("anseong")
+	assert.Error(t, err)
+	assert.Zero(t, stack.Store.VLAN("anseong"))
+	assert.NotContains(t, stack.Store.GPUQuotas(), "anseong")
+	c, err := stack.S3Client(cred)
+	require.NoError(t, err)
+	_, err = c.ListBuckets(ctx)
+	assert.Error(t, err, "the tenant's S3 keys are refused")
+	platform, err := stack.S3Client(stack.Platform)
+	require.NoError(t, err)
+	exists, err := platform.BucketExists(ctx, objstore.TenantBucket("anseong"))
+	require.NoError(t, err)
+	assert.False(t, exists)
+
+	events, err := stack.Audit.Query("anseong")
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	assert.Contains(t, actions, "grant")
+	assert.Contains(t, actions, "revoke")
+	assert.Contains(t, actions, "tenant-removed")
 }

@@ -7,7 +7,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dure-platform/dure/activities/gpu"
 	"github.com/dure-platform/dure/activities/identity"
+	"github.com/dure-platform/dure/activities/network"
 	"github.com/dure-platform/dure/activities/quality"
 	"github.com/dure-platform/dure/activities/serving"
 	"github.com/dure-platform/dure/activities/storage"
@@ -27,6 +29,8 @@ var _ Registry = worker.Worker(nil)
 type ControlPlane struct {
 	Storage  *storage.Activities
 	Identity *identity.Activities
+	Network  *network.Activities
+	GPUQuota *gpu.QuotaActivities
 	Training *training.Activities
 	Serving  *serving.Activities
 }
@@ -34,10 +38,11 @@ type ControlPlane struct {
 // RegisterControlPlane registers every workflow and the control-plane activities.
 func RegisterControlPlane(r Registry, a ControlPlane) {
 	for name, wf := range map[string]any{
-		"TenantOnboarding": workflows.TenantOnboarding,
-		"DataIngestion":    workflows.DataIngestion,
-		"Training":         workflows.Training,
-		"ModelPromotion":   workflows.ModelPromotion,
+		"TenantOnboarding":  workflows.TenantOnboarding,
+		"TenantOffboarding": workflows.TenantOffboarding,
+		"DataIngestion":     workflows.DataIngestion,
+		"Training":          workflows.Training,
+		"ModelPromotion":    workflows.ModelPromotion,
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
@@ -50,6 +55,15 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityRevokeToken:           a.Identity.RevokeToken,
 		workflows.ActivityRecordTenant:          a.Identity.RecordTenant,
 		workflows.ActivityAuditDecision:         a.Identity.AuditDecision,
+		workflows.ActivityRevokeTenantTokens:    a.Identity.RevokeTenantTokens,
+		workflows.ActivityDeleteTenantRecord:    a.Identity.DeleteTenantRecord,
+		workflows.ActivityAllocateVLAN:          a.Network.AllocateVLAN,
+		workflows.ActivityReleaseVLAN:           a.Network.ReleaseVLAN,
+		workflows.ActivityEnsureTenantNetwork:   a.Network.EnsureTenantNetwork,
+		workflows.ActivityDeleteTenantNetwork:   a.Network.DeleteTenantNetwork,
+		workflows.ActivityEnsureDataVM:          a.Network.EnsureDataVM,
+		workflows.ActivityDestroyDataVM:         a.Network.DestroyDataVM,
+		workflows.ActivityRegisterGPUQuota:      a.GPUQuota.RegisterGPUQuota,
 		workflows.ActivityListDatasets:          a.Training.ListDatasets,
 		workflows.ActivityRegisterModel:         a.Training.RegisterModel,
 		workflows.ActivityListReplicas:          a.Serving.ListReplicas,

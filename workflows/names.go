@@ -34,6 +34,16 @@ const (
 	ActivityRevokeToken           = "RevokeToken"
 	ActivityRecordTenant          = "RecordTenant"
 	ActivityAuditDecision         = "AuditDecision"
+	ActivityRevokeTenantTokens    = "RevokeTenantTokens"
+	ActivityDeleteTenantRecord    = "DeleteTenantRecord"
+
+	ActivityAllocateVLAN        = "AllocateVLAN"
+	ActivityReleaseVLAN         = "ReleaseVLAN"
+	ActivityEnsureTenantNetwork = "EnsureTenantNetwork"
+	ActivityDeleteTenantNetwork = "DeleteTenantNetwork"
+	ActivityEnsureDataVM        = "EnsureDataVM"
+	ActivityDestroyDataVM       = "DestroyDataVM"
+	ActivityRegisterGPUQuota    = "RegisterGPUQuota"
 
 	ActivityScreenUpload   = "ScreenUpload"
 	ActivityPublishDataset = "PublishDataset"

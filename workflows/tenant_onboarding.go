@@ -14,17 +14,74 @@ type TenantOnboardingInput struct {
 	TenantID          string `json:"tenant_id"`
 	DisplayName       string `json:"display_name"`
 	StorageQuotaBytes int64  `json:"storage_quota_bytes,omitempty"`
+	// VGPUQuota is the tenant's nominal share of the GPU pool, in vGPUs.
+	VGPUQuota int `json:"vgpu_quota,omitempty"`
+	// VLAN is allocated from the plan when absent.
+	VLAN int `json:"vlan,omitempty"`
+	// DataVM asks for a tenant data VM (2 vCPU, 4 GB) on the tenant's VLAN.
+	DataVM bool `json:"data_vm,omitempty"`
 }
 
-// TenantOnboardingResult names what was created; the API token itself never
-// enters workflow history, only its id and the file it was written to.
+// TenantOnboardingResult names what was created; API tokens themselves never
+// enter workflow history, only their ids and the files they were written to.
 type TenantOnboardingResult struct {
-	TenantID    string `json:"tenant_id"`
-	Bucket      string `json:"bucket"`
-	S3AccessKey string `json:"s3_access_key"`
-	TokenID     string `json:"token_id"`
-	TokenFile   string `json:"token_file"`
+	TenantID    string        `json:"tenant_id"`
+	Bucket      string        `json:"bucket"`
+	S3AccessKey string        `json:"s3_access_key"`
+	VLAN        int           `json:"vlan"`
+	Network     TenantNetwork `json:"network"`
+	DataVM      string        `json:"data_vm,omitempty"`
+	Tokens      []IssuedToken `json:"tokens"`
+	VGPUQuota   int           `json:"vgpu_quota"`
 }
+
+// VLANInput asks for a tenant's VLAN (0: next free one of the plan).
+type VLANInput struct {
+	TenantID string `json:"tenant_id"`
+	VLAN     int    `json:"vlan,omitempty"`
+}
+
+// AllocatedVLAN is the tenant's VLAN.
+type AllocatedVLAN struct {
+	VLAN    int  `json:"vlan"`
+	Created bool `json:"created"`
+}
+
+// TenantNetworkInput asks for the tenant's network on its VLAN.
+type TenantNetworkInput struct {
+	TenantID string `json:"tenant_id"`
+	VLAN     int    `json:"vlan"`
+}
+
+// TenantNetwork is the hypervisor network (or port group) carrying the VLAN.
+// Skipped is set when the platform runs without a hypervisor (the embedded dev
+// default): the VLAN is still allocated and recorded.
+type TenantNetwork struct {
+	Name    string `json:"name,omitempty"`
+	Created bool   `json:"created"`
+	Skipped bool   `json:"skipped,omitempty"`
+}
+
+// DataVMInput asks for a tenant data VM on a network.
+type DataVMInput struct {
+	TenantID string `json:"tenant_id"`
+	Network  string `json:"network"`
+}
+
+// DataVM is the created VM.
+type DataVM struct {
+	Name    string `json:"name"`
+	Created bool   `json:"created"`
+}
+
+// GPUQuotaInput registers a tenant's quota with the GPU pool.
+type GPUQuotaInput struct {
+	TenantID string `json:"tenant_id"`
+	VGPUs    int    `json:"vgpus"`
+}
+
+// TenantRoles are the tokens onboarding issues, one per role.
+var TenantRoles = []string{"tenant-admin", "tenant-uploader", "tenant-client"}
 
 // StorageIdentity is the S3 identity of a tenant (the secret stays in the platform).
 type StorageIdentity struct {
@@ -61,6 +118,7 @@ type IssueTokenInput struct {
 
 // IssuedToken points at where the plaintext was written, once.
 type IssuedToken struct {
+	Role      string `json:"role"`
 	TokenID   string `json:"token_id"`
 	TokenFile string `json:"token_file"`
 	Created   bool   `json:"created"`
@@ -89,8 +147,11 @@ func (in TenantOnboardingInput) validate() error {
 			fmt.Sprintf("tenant_id %q: use 3-32 lowercase letters, digits or '-', starting with a letter", in.TenantID),
 			ErrBadInput, nil)
 	}
-	if in.StorageQuotaBytes < 0 {
-		return temporal.NewNonRetryableApplicationError("storage_quota_bytes must not be negative", ErrBadInput, nil)
+	if in.StorageQuotaBytes < 0 || in.VGPUQuota < 0 {
+		return temporal.NewNonRetryableApplicationError("storage_quota_bytes and vgpu_quota must not be negative", ErrBadInput, nil)
+	}
+	if in.VLAN < 0 || in.VLAN > 4094 {
+		return temporal.NewNonRetryableApplicationError("vlan must be in 1-4094 (or absent)", ErrBadInput, nil)
 	}
 	return nil
 }
@@ -122,50 +183,76 @@ func TenantOnboarding(ctx workflow.Context, in TenantOnboardingInput) (TenantOnb
 
 func runOnboarding(ctx workflow.Context, in TenantOnboardingInput, s *saga) (TenantOnboardingResult, error) {
 	actx := shortActivity(ctx, TaskQueueControlPlane)
-	logger := workflow.GetLogger(ctx)
+	res := TenantOnboardingResult{TenantID: in.TenantID, VGPUQuota: in.VGPUQuota}
+	do := func(what, activity string, arg, out any) error {
+		if err := workflow.ExecuteActivity(actx, activity, arg).Get(ctx, out); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
 
+	// 1. Storage: identity with quota, then the bucket.
 	var ident StorageIdentity
-	err := workflow.ExecuteActivity(actx, ActivityEnsureStorageIdentity,
-		TenantStorageInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}).Get(ctx, &ident)
-	if err != nil {
-		return TenantOnboardingResult{}, fmt.Errorf("storage identity: %w", err)
+	if err := do("storage identity", ActivityEnsureStorageIdentity,
+		TenantStorageInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}, &ident); err != nil {
+		return res, err
 	}
-	if ident.Created {
-		s.add(ActivityDeleteStorageIdentity, in.TenantID)
-	}
-	logger.Info("storage identity ready", "tenant", in.TenantID, "access_key", ident.AccessKey)
+	s.addIf(ident.Created, ActivityDeleteStorageIdentity, in.TenantID)
+	res.S3AccessKey = ident.AccessKey
 
 	var bucket TenantBucket
-	err = workflow.ExecuteActivity(actx, ActivityEnsureTenantBucket,
-		TenantBucketInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}).Get(ctx, &bucket)
-	if err != nil {
-		return TenantOnboardingResult{}, fmt.Errorf("tenant bucket: %w", err)
+	if err := do("tenant bucket", ActivityEnsureTenantBucket,
+		TenantBucketInput{TenantID: in.TenantID, QuotaBytes: in.StorageQuotaBytes}, &bucket); err != nil {
+		return res, err
 	}
-	if bucket.Created {
-		s.add(ActivityDeleteTenantBucket, in.TenantID)
+	s.addIf(bucket.Created, ActivityDeleteTenantBucket, in.TenantID)
+	res.Bucket = bucket.Bucket
+
+	// 2. Network: a VLAN of its own and the hypervisor network carrying it.
+	var vlan AllocatedVLAN
+	if err := do("vlan", ActivityAllocateVLAN, VLANInput{TenantID: in.TenantID, VLAN: in.VLAN}, &vlan); err != nil {
+		return res, err
+	}
+	s.addIf(vlan.Created, ActivityReleaseVLAN, in.TenantID)
+	res.VLAN = vlan.VLAN
+
+	if err := do("tenant network", ActivityEnsureTenantNetwork, TenantNetworkInput{TenantID: in.TenantID, VLAN: vlan.VLAN}, &res.Network); err != nil {
+		return res, err
+	}
+	s.addIf(res.Network.Created, ActivityDeleteTenantNetwork, in.TenantID)
+
+	// 3. Optional data VM on that network.
+	if in.DataVM {
+		var vm DataVM
+		if err := do("data vm", ActivityEnsureDataVM, DataVMInput{TenantID: in.TenantID, Network: res.Network.Name}, &vm); err != nil {
+			return res, err
+		}
+		s.addIf(vm.Created, ActivityDestroyDataVM, in.TenantID)
+		res.DataVM = vm.Name
 	}
 
-	var token IssuedToken
-	err = workflow.ExecuteActivity(actx, ActivityIssueTenantToken,
-		IssueTokenInput{TenantID: in.TenantID, Role: "tenant-client"}).Get(ctx, &token)
-	if err != nil {
-		return TenantOnboardingResult{}, fmt.Errorf("api token: %w", err)
-	}
-	if token.Created {
-		s.add(ActivityRevokeToken, token.TokenID)
+	// 4. Identity: one token per tenant role.
+	for _, role := range TenantRoles {
+		var token IssuedToken
+		if err := do(role+" token", ActivityIssueTenantToken, IssueTokenInput{TenantID: in.TenantID, Role: role}, &token); err != nil {
+			return res, err
+		}
+		s.addIf(token.Created, ActivityRevokeToken, token.TokenID)
+		res.Tokens = append(res.Tokens, token)
 	}
 
-	err = workflow.ExecuteActivity(actx, ActivityRecordTenant, RecordTenantInput{
+	// 5. GPU quota with the pool.
+	if err := do("gpu quota", ActivityRegisterGPUQuota, GPUQuotaInput{TenantID: in.TenantID, VGPUs: in.VGPUQuota}, nil); err != nil {
+		return res, err
+	}
+
+	if err := do("tenant record", ActivityRecordTenant, RecordTenantInput{
 		TenantID: in.TenantID, DisplayName: in.DisplayName, Bucket: bucket.Bucket,
 		AccessKey: ident.AccessKey, QuotaBytes: in.StorageQuotaBytes,
-	}).Get(ctx, nil)
-	if err != nil {
-		return TenantOnboardingResult{}, fmt.Errorf("tenant record: %w", err)
+	}, nil); err != nil {
+		return res, err
 	}
-	return TenantOnboardingResult{
-		TenantID: in.TenantID, Bucket: bucket.Bucket, S3AccessKey: ident.AccessKey,
-		TokenID: token.TokenID, TokenFile: token.TokenFile,
-	}, nil
+	return res, nil
 }
 
 // saga records compensating activities to run, newest first, if a later step fails.
@@ -180,6 +267,14 @@ type compensation struct {
 
 func (s *saga) add(activity string, arg any) {
 	s.steps = append(s.steps, compensation{activity: activity, arg: arg})
+}
+
+// addIf records a compensation only for what this run created, so a re-run that
+// fails never removes what an earlier run made.
+func (s *saga) addIf(created bool, activity string, arg any) {
+	if created {
+		s.add(activity, arg)
+	}
 }
 
 // compensate runs on a disconnected context so that it completes even when the

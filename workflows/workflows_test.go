@@ -27,86 +27,108 @@ func onboardingStubs() map[string]any {
 		ActivityDeleteStorageIdentity: func(context.Context, string) error { return nil },
 		ActivityEnsureTenantBucket:    func(context.Context, TenantBucketInput) (TenantBucket, error) { return TenantBucket{}, nil },
 		ActivityDeleteTenantBucket:    func(context.Context, string) error { return nil },
+		ActivityAllocateVLAN:          func(context.Context, VLANInput) (AllocatedVLAN, error) { return AllocatedVLAN{}, nil },
+		ActivityReleaseVLAN:           func(context.Context, string) error { return nil },
+		ActivityEnsureTenantNetwork:   func(context.Context, TenantNetworkInput) (TenantNetwork, error) { return TenantNetwork{}, nil },
+		ActivityDeleteTenantNetwork:   func(context.Context, string) error { return nil },
+		ActivityEnsureDataVM:          func(context.Context, DataVMInput) (DataVM, error) { return DataVM{}, nil },
+		ActivityDestroyDataVM:         func(context.Context, string) error { return nil },
 		ActivityIssueTenantToken:      func(context.Context, IssueTokenInput) (IssuedToken, error) { return IssuedToken{}, nil },
 		ActivityRevokeToken:           func(context.Context, string) error { return nil },
+		ActivityRevokeTenantTokens:    func(context.Context, string) (int, error) { return 0, nil },
+		ActivityRegisterGPUQuota:      func(context.Context, GPUQuotaInput) error { return nil },
 		ActivityRecordTenant:          func(context.Context, RecordTenantInput) error { return nil },
+		ActivityDeleteTenantRecord:    func(context.Context, string) error { return nil },
 	}
+}
+
+// onboardingSteps are the forward steps in order, each with what it returns
+// when it creates something and the compensation that undoes it.
+var onboardingSteps = []struct {
+	activity string
+	created  any
+	undo     string
+}{
+	{ActivityEnsureStorageIdentity, StorageIdentity{TenantID: "yongin", AccessKey: "AK", Created: true}, ActivityDeleteStorageIdentity},
+	{ActivityEnsureTenantBucket, TenantBucket{Bucket: "tenant-yongin", Created: true}, ActivityDeleteTenantBucket},
+	{ActivityAllocateVLAN, AllocatedVLAN{VLAN: 22, Created: true}, ActivityReleaseVLAN},
+	{ActivityEnsureTenantNetwork, TenantNetwork{Name: "dure-tenant-yongin", Created: true}, ActivityDeleteTenantNetwork},
+	{ActivityEnsureDataVM, DataVM{Name: "dure-data-yongin", Created: true}, ActivityDestroyDataVM},
+	{ActivityIssueTenantToken, IssuedToken{TokenID: "t1", Created: true}, ActivityRevokeToken},
+	{ActivityRegisterGPUQuota, nil, ""},
+	{ActivityRecordTenant, nil, ""},
 }
 
 func TestTenantOnboardingHappyPath(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	registerStubs(env, onboardingStubs())
-	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, TenantStorageInput{TenantID: "suwon", QuotaBytes: DefaultStorageQuotaBytes}).Return(StorageIdentity{TenantID: "suwon", AccessKey: "AK", Created: true}, nil)
-	env.OnActivity(ActivityEnsureTenantBucket, mock.Anything, TenantBucketInput{TenantID: "suwon", QuotaBytes: DefaultStorageQuotaBytes}).
-		Return(TenantBucket{Bucket: "tenant-suwon", Created: true}, nil)
-	env.OnActivity(ActivityIssueTenantToken, mock.Anything, IssueTokenInput{TenantID: "suwon", Role: "tenant-client"}).
-		Return(IssuedToken{TokenID: "tok1", TokenFile: "/x/suwon.tenant-client.token", Created: true}, nil)
-	env.OnActivity(ActivityRecordTenant, mock.Anything, mock.Anything).Return(nil)
-
-	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
-	require.True(t, env.IsWorkflowCompleted())
+	for _, st := range onboardingSteps {
+		if st.created != nil {
+			env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(st.created, nil)
+		} else {
+			env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(nil)
+		}
+	}
+	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin", DisplayName: "용인시", VGPUQuota: 2, DataVM: true})
 	require.NoError(t, env.GetWorkflowError())
 	var res TenantOnboardingResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.Equal(t, TenantOnboardingResult{TenantID: "suwon", Bucket: "tenant-suwon", S3AccessKey: "AK", TokenID: "tok1", TokenFile: "/x/suwon.tenant-client.token"}, res)
+	assert.Equal(t, "tenant-yongin", res.Bucket)
+	assert.Equal(t, 22, res.VLAN)
+	assert.Equal(t, "dure-data-yongin", res.DataVM)
+	assert.Len(t, res.Tokens, len(TenantRoles), "one token per tenant role")
+	assert.Equal(t, 2, res.VGPUQuota)
 	env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
 }
 
-// Each failure point must undo exactly the steps that completed before it.
-func TestTenantOnboardingCompensates(t *testing.T) {
-	tests := []struct {
-		failAt      string
-		wantUndone  []string
-		wantSkipped []string
-	}{
-		{ActivityEnsureTenantBucket, []string{ActivityDeleteStorageIdentity}, []string{ActivityDeleteTenantBucket, ActivityRevokeToken}},
-		{ActivityIssueTenantToken, []string{ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity}, []string{ActivityRevokeToken}},
-		{ActivityRecordTenant, []string{ActivityRevokeToken, ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.failAt, func(t *testing.T) {
+// Each failure point must undo exactly the steps that completed before it,
+// newest first, and nothing else.
+func TestTenantOnboardingCompensatesEveryFailurePoint(t *testing.T) {
+	for failAt := range onboardingSteps {
+		t.Run(onboardingSteps[failAt].activity, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			registerStubs(env, onboardingStubs())
-			failure := errors.New("boom")
-			results := map[string][]any{
-				ActivityEnsureStorageIdentity: {StorageIdentity{TenantID: "yongin", AccessKey: "AK", Created: true}, nil},
-				ActivityEnsureTenantBucket:    {TenantBucket{Bucket: "tenant-yongin", Created: true}, nil},
-				ActivityIssueTenantToken:      {IssuedToken{TokenID: "t1", Created: true}, nil},
-				ActivityRecordTenant:          {nil},
-			}
-			if tt.failAt == ActivityRecordTenant {
-				results[ActivityRecordTenant] = []any{failure}
-			} else {
-				results[tt.failAt] = []any{nil, failure}
-				results[tt.failAt][0] = zeroResult(tt.failAt)
-			}
-			for name, ret := range results {
-				env.OnActivity(name, mock.Anything, mock.Anything).Return(ret...)
+			for i, st := range onboardingSteps {
+				switch {
+				case i == failAt && st.created != nil:
+					env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(nil, errors.New("boom"))
+				case i == failAt:
+					env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(errors.New("boom"))
+				case st.created != nil:
+					env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(st.created, nil)
+				default:
+					env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(nil)
+				}
 			}
 			var undone []string
-			for _, name := range []string{ActivityDeleteStorageIdentity, ActivityDeleteTenantBucket, ActivityRevokeToken} {
+			for _, st := range onboardingSteps {
+				if st.undo == "" {
+					continue
+				}
+				name := st.undo
 				env.OnActivity(name, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
 					undone = append(undone, name)
 					return nil
 				})
 			}
-			env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin"})
+			env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin", DataVM: true})
 			require.Error(t, env.GetWorkflowError())
-			assert.Equal(t, tt.wantUndone, undone, "compensations run newest first")
+
+			var want []string
+			for i := failAt - 1; i >= 0; i-- {
+				if u := onboardingSteps[i].undo; u != "" {
+					want = append(want, u)
+					if u == ActivityRevokeToken {
+						// one token per role was issued before the failure
+						want = append(want, u, u)
+					}
+				}
+			}
+			assert.Equal(t, want, undone)
 		})
 	}
-}
-
-func zeroResult(activityName string) any {
-	switch activityName {
-	case ActivityEnsureTenantBucket:
-		return TenantBucket{}
-	case ActivityIssueTenantToken:
-		return IssuedToken{}
-	}
-	return StorageIdentity{}
 }
 
 // A second onboarding finds everything in place: nothing is created, so a later
@@ -117,13 +139,38 @@ func TestTenantOnboardingRerunNeverDeletesExisting(t *testing.T) {
 	registerStubs(env, onboardingStubs())
 	env.OnActivity(ActivityEnsureStorageIdentity, mock.Anything, mock.Anything).Return(StorageIdentity{AccessKey: "AK"}, nil)
 	env.OnActivity(ActivityEnsureTenantBucket, mock.Anything, mock.Anything).Return(TenantBucket{Bucket: "tenant-suwon"}, nil)
+	env.OnActivity(ActivityAllocateVLAN, mock.Anything, mock.Anything).Return(AllocatedVLAN{VLAN: 20}, nil)
+	env.OnActivity(ActivityEnsureTenantNetwork, mock.Anything, mock.Anything).Return(TenantNetwork{Name: "n"}, nil)
 	env.OnActivity(ActivityIssueTenantToken, mock.Anything, mock.Anything).Return(IssuedToken{TokenID: "t1"}, nil)
 	env.OnActivity(ActivityRecordTenant, mock.Anything, mock.Anything).Return(errors.New("boom"))
 	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "suwon"})
 	require.Error(t, env.GetWorkflowError())
-	env.AssertNotCalled(t, ActivityDeleteTenantBucket, mock.Anything, mock.Anything)
-	env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
-	env.AssertNotCalled(t, ActivityRevokeToken, mock.Anything, mock.Anything)
+	for _, undo := range []string{ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity, ActivityRevokeToken, ActivityReleaseVLAN, ActivityDeleteTenantNetwork} {
+		env.AssertNotCalled(t, undo, mock.Anything, mock.Anything)
+	}
+}
+
+func TestTenantOffboardingRevokesFirstAndRetainsData(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var order []string
+	stubs := onboardingStubs()
+	for _, name := range []string{ActivityDestroyDataVM, ActivityDeleteTenantNetwork, ActivityReleaseVLAN, ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity, ActivityDeleteTenantRecord} {
+		stubs[name] = func(context.Context, string) error { order = append(order, name); return nil }
+	}
+	stubs[ActivityRevokeTenantTokens] = func(context.Context, string) (int, error) {
+		order = append(order, ActivityRevokeTenantTokens)
+		return 3, nil
+	}
+	registerStubs(env, stubs)
+	env.ExecuteWorkflow(TenantOffboarding, TenantOffboardingInput{TenantID: "osan", RetainData: true})
+	require.NoError(t, env.GetWorkflowError())
+	var res TenantOffboardingResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, ActivityRevokeTenantTokens, order[0], "tokens are revoked before anything else")
+	assert.NotContains(t, order, ActivityDeleteTenantBucket, "retained data is not deleted")
+	assert.Equal(t, []string{"raw bucket"}, res.Retained)
+	assert.Equal(t, 3, res.TokensRevoked)
 }
 
 func TestTenantOnboardingRejectsBadInput(t *testing.T) {

@@ -5,9 +5,11 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -35,8 +37,8 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 	path := TokenFile(a.TokenDir, in.TenantID, in.Role)
 	if _, err := os.Stat(path); err == nil {
 		for _, t := range a.Store.Tokens(in.TenantID) {
-			if t.Role == role && t.RevokedAt == nil {
-				return workflows.IssuedToken{TokenID: t.ID, TokenFile: path}, nil
+			if t.Role == role && t.Live(time.Now()) {
+				return workflows.IssuedToken{Role: in.Role, TokenID: t.ID, TokenFile: path}, nil
 			}
 		}
 	}
@@ -56,7 +58,7 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 		return workflows.IssuedToken{}, err
 	}
 	activity.GetLogger(ctx).Info("api token issued", "tenant", in.TenantID, "role", in.Role, "token_id", tok.ID)
-	return workflows.IssuedToken{TokenID: tok.ID, TokenFile: path, Created: true}, nil
+	return workflows.IssuedToken{Role: in.Role, TokenID: tok.ID, TokenFile: path, Created: true}, nil
 }
 
 // RevokeToken revokes one token (compensation, offboarding, rotation).
@@ -75,6 +77,38 @@ func (a *Activities) RevokeToken(ctx context.Context, tokenID string) error {
 	}
 	activity.GetLogger(ctx).Info("api token revoked", "token_id", tokenID)
 	return nil
+}
+
+// RevokeTenantTokens revokes every live token of a tenant and removes the token
+// files, returning how many were revoked.
+func (a *Activities) RevokeTenantTokens(ctx context.Context, tenantID string) (int, error) {
+	n := 0
+	for _, t := range a.Store.Tokens(tenantID) {
+		if t.RevokedAt != nil {
+			continue
+		}
+		if err := a.RevokeToken(ctx, t.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	for _, role := range workflows.TenantRoles {
+		if err := os.Remove(TokenFile(a.TokenDir, tenantID, role)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// DeleteTenantRecord removes the tenant record (offboarding's last step).
+func (a *Activities) DeleteTenantRecord(ctx context.Context, tenantID string) error {
+	if _, err := a.Store.Tenant(tenantID); err != nil {
+		return nil
+	}
+	if err := a.Store.DeleteTenant(tenantID); err != nil {
+		return err
+	}
+	return a.Audit.Append(audit.Event{Action: audit.ActionTenantGone, Tenant: tenantID, Actor: actor(ctx)})
 }
 
 // RecordTenant writes the tenant record that makes the tenant visible.

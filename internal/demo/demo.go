@@ -32,13 +32,14 @@ type Tenant struct {
 	ID          string
 	DisplayName string
 	SampleFile  string
+	VGPUQuota   int
 }
 
 // PilotTenants are the three municipalities of the pilot.
 var PilotTenants = []Tenant{
-	{ID: "suwon", DisplayName: "수원시", SampleFile: "suwon.jsonl"},
-	{ID: "seongnam", DisplayName: "성남시", SampleFile: "seongnam.jsonl"},
-	{ID: "yongin", DisplayName: "용인시", SampleFile: "yongin.jsonl"},
+	{ID: "suwon", DisplayName: "수원시", SampleFile: "suwon.jsonl", VGPUQuota: 3},
+	{ID: "seongnam", DisplayName: "성남시", SampleFile: "seongnam.jsonl", VGPUQuota: 3},
+	{ID: "yongin", DisplayName: "용인시", SampleFile: "yongin.jsonl", VGPUQuota: 2},
 }
 
 // Runner holds what the demo drives.
@@ -113,12 +114,16 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 func (r *Runner) onboard(ctx context.Context, t Tenant) error {
 	var res workflows.TenantOnboardingResult
 	err := r.execute(ctx, "tenant-onboarding-"+t.ID, "TenantOnboarding",
-		workflows.TenantOnboardingInput{TenantID: t.ID, DisplayName: t.DisplayName}, &res)
+		workflows.TenantOnboardingInput{TenantID: t.ID, DisplayName: t.DisplayName, VGPUQuota: t.VGPUQuota}, &res)
 	if err != nil {
 		return fmt.Errorf("onboard %s: %w", t.ID, err)
 	}
+	files := make([]string, len(res.Tokens))
+	for i, tok := range res.Tokens {
+		files[i] = tok.TokenFile
+	}
 	r.Logger.Info("tenant onboarded", "tenant", t.ID, "bucket", res.Bucket, "s3_access_key", res.S3AccessKey,
-		"token_file", res.TokenFile)
+		"vlan", res.VLAN, "token_files", files)
 	return nil
 }
 

@@ -22,7 +22,9 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/dure-platform/dure/activities/gpu"
 	"github.com/dure-platform/dure/activities/identity"
+	"github.com/dure-platform/dure/activities/network"
 	"github.com/dure-platform/dure/activities/quality"
 	"github.com/dure-platform/dure/activities/serving"
 	"github.com/dure-platform/dure/activities/storage"
@@ -315,6 +317,8 @@ func (s *Stack) startWorkers(context.Context) error {
 			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGateAccessKey: s.QualityGate.AccessKey,
 		},
 		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
+		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan()},
+		GPUQuota: &gpu.QuotaActivities{Store: s.Store},
 		Training: trainer,
 		Serving:  s.servingActivities,
 	})

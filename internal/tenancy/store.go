@@ -93,6 +93,8 @@ func ValidateTenantID(id string) error {
 type records struct {
 	Tenants       map[string]Tenant       `json:"tenants"`
 	BucketQuotas  map[string]int64        `json:"bucket_quotas"`
+	VLANs         map[string]int          `json:"vlans,omitempty"`
+	GPUQuotas     map[string]int          `json:"gpu_quotas,omitempty"`
 	S3Credentials map[string]S3Credential `json:"s3_credentials"`
 	Tokens        map[string]Token        `json:"tokens"`
 }
