@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/text/encoding/korean"
 
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/workflows"
@@ -42,7 +43,7 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	require.NoError(t, err)
 
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-mixed-quality", TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key})
+		"DataIngestion", workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key, RejectBelowScore: 1})
 	require.NoError(t, err)
 	waitForStage(ctx, t, run, "awaiting-approval")
 
@@ -77,6 +78,8 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	assert.Equal(t, map[string]int{"BAD_JSON": 1, "MISSING_FIELD": 1, "UNKNOWN_DEPARTMENT": 1, "BAD_DATE": 1, "DUPLICATE": 1}, s.RejectedByReason)
 	assert.Equal(t, 1, s.PIIMasked["PHONE"])
 	assert.Equal(t, 1, s.PIIMasked["EMAIL"])
+	assert.InDelta(t, 3.0/8, s.Quality.Validity, 1e-9)
+	assert.Equal(t, "utf-8", s.Encoding)
 
 	gate, err := stack.S3Client(stack.QualityGate)
 	require.NoError(t, err)
@@ -144,4 +147,40 @@ func readObject(ctx context.Context, t *testing.T, c *minio.Client, bucket, key 
 	raw, err := io.ReadAll(obj)
 	require.NoError(t, err)
 	return string(raw)
+}
+
+// A CP949 CSV upload is decoded and screened like UTF-8 JSON lines, and a batch
+// scoring under the threshold is refused without an operator.
+func TestIngestionOfCP949CSVAndLowScoreRefusal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	csvText := "id,received_at,title,body,department\n" +
+		"k-1,2024-05-01,가로등 고장,\"골목 가로등이 일주일째 꺼져 있습니다.\",안전/환경\n" +
+		"k-2,2024-05-02,불법 주차,\"학교 앞 불법 주차 단속을 요청합니다.\",교통/건축/국토\n" +
+		"k-3,2024-05-02,없는 부서,\"부서가 잘못된 민원입니다.\",우주항공\n" +
+		"k-4,2024-05-02,날짜,\"날짜가 잘못된 민원입니다.\",행정\n"
+	csvText = strings.Replace(csvText, "k-4,2024-05-02", "k-4,2024-99-02", 1)
+	encoded, err := korean.EUCKR.NewEncoder().String(csvText)
+	require.NoError(t, err)
+	c := s3Client(t, "yongin")
+	key := "uploads/cp949-batch.csv"
+	_, err = c.PutObject(ctx, objstore.TenantBucket("yongin"), key, strings.NewReader(encoded), int64(len(encoded)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-cp949-csv", TaskQueue: workflows.TaskQueueControlPlane},
+		"DataIngestion", workflows.DataIngestionInput{TenantID: "yongin", ObjectKey: key, RejectBelowScore: 90})
+	require.NoError(t, err)
+	var res workflows.DataIngestionResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, "cp949", res.Screen.Encoding)
+	assert.Equal(t, 4, res.Screen.RecordsRead)
+	assert.Equal(t, 2, res.Screen.RecordsAccepted)
+	assert.Equal(t, map[string]int{"UNKNOWN_DEPARTMENT": 1, "BAD_DATE": 1}, res.Screen.RejectedByReason)
+	assert.Equal(t, workflows.DecisionRejected, res.Decision)
+	assert.Contains(t, res.Reason, "quality score")
+
+	gate, err := stack.S3Client(stack.QualityGate)
+	require.NoError(t, err)
+	staged := readObject(ctx, t, gate, objstore.BucketStaging, res.Screen.StagedKey)
+	assert.Contains(t, staged, "가로등 고장", "staged text is UTF-8")
 }

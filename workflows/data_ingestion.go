@@ -31,7 +31,13 @@ type DataIngestionInput struct {
 	ObjectKey string `json:"object_key"`
 	// ApprovalTimeoutSeconds overrides the platform's default wait for a decision.
 	ApprovalTimeoutSeconds int `json:"approval_timeout_seconds,omitempty"`
+	// RejectBelowScore refuses a batch whose quality score is lower, without
+	// asking an operator (default DefaultRejectBelowScore).
+	RejectBelowScore float64 `json:"reject_below_score,omitempty"`
 }
+
+// DefaultRejectBelowScore is the quality score under which a batch is refused.
+const DefaultRejectBelowScore = 50
 
 // ScreenUploadInput asks the quality gate to validate and mask one upload.
 type ScreenUploadInput struct {
@@ -51,6 +57,18 @@ type ScreenResult struct {
 	PIIMasked        map[string]int `json:"pii_masked,omitempty"`
 	StagedKey        string         `json:"staged_key"`
 	QuarantineKey    string         `json:"quarantine_key,omitempty"`
+	Encoding         string         `json:"encoding"`
+	Quality          QualityScore   `json:"quality"`
+}
+
+// QualityScore is the batch score (0-100) and its parts (0-1); the formula is in
+// internal/validate and docs/quality-gate.md.
+type QualityScore struct {
+	Score        float64 `json:"score"`
+	Validity     float64 `json:"validity"`
+	Uniqueness   float64 `json:"uniqueness"`
+	LabelBalance float64 `json:"label_balance"`
+	PIICleanness float64 `json:"pii_cleanness"`
 }
 
 // Decision is an operator's verdict on a batch, from the UI (signal) or the CLI
@@ -140,9 +158,22 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 	}
 	state.Screen = &screen
 	result := DataIngestionResult{Screen: screen}
-	if screen.RecordsAccepted == 0 {
+	threshold := in.RejectBelowScore
+	if threshold == 0 {
+		threshold = DefaultRejectBelowScore
+	}
+	if screen.RecordsAccepted == 0 || screen.Quality.Score < threshold {
+		reason := fmt.Sprintf("quality score %.1f is below %.1f", screen.Quality.Score, threshold)
+		if screen.RecordsAccepted == 0 {
+			reason = "no valid records"
+		}
+		record := DecisionAudit{TenantID: in.TenantID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+			Decision: DecisionRejected, Reason: reason, Records: screen.RecordsAccepted}
+		if err := workflow.ExecuteActivity(shortActivity(ctx, TaskQueueControlPlane), ActivityAuditDecision, record).Get(ctx, nil); err != nil {
+			return DataIngestionResult{}, fmt.Errorf("audit decision: %w", err)
+		}
 		state.Stage, state.Decision = "done", DecisionRejected
-		result.Decision, result.Reason = DecisionRejected, "no valid records"
+		result.Decision, result.Reason = DecisionRejected, reason
 		return result, nil
 	}
 

@@ -198,7 +198,8 @@ func ingestionEnv(t *testing.T, screen ScreenResult) *testsuite.TestWorkflowEnvi
 	return env
 }
 
-var goodScreen = ScreenResult{BatchID: "b1", SourceSHA256: "0123456789abcdef0123", RecordsRead: 10, RecordsAccepted: 8, RecordsRejected: 2, StagedKey: "suwon/b1/records.jsonl"}
+var goodScreen = ScreenResult{BatchID: "b1", SourceSHA256: "0123456789abcdef0123", RecordsRead: 10, RecordsAccepted: 8, RecordsRejected: 2, StagedKey: "suwon/b1/records.jsonl",
+	Quality: QualityScore{Score: 88}}
 
 func TestDataIngestionApprovedBySignal(t *testing.T) {
 	env := ingestionEnv(t, goodScreen)
@@ -256,6 +257,19 @@ func TestDataIngestionExpires(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, DecisionExpired, res.Decision)
 	assert.Contains(t, res.Reason, "1m0s")
+}
+
+func TestDataIngestionRefusesLowQualityWithoutAnOperator(t *testing.T) {
+	low := goodScreen
+	low.Quality.Score = 31.5
+	env := ingestionEnv(t, low)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "k"})
+	require.NoError(t, env.GetWorkflowError())
+	var res DataIngestionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, DecisionRejected, res.Decision)
+	assert.Equal(t, "quality score 31.5 is below 50.0", res.Reason)
+	env.AssertNotCalled(t, ActivityPublishDataset, mock.Anything, mock.Anything)
 }
 
 func TestDataIngestionRefusesCountsThatDoNotReconcile(t *testing.T) {

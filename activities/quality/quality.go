@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"time"
+	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/activity"
@@ -87,7 +88,7 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 
 	res := workflows.ScreenResult{BatchID: in.BatchID, RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
 	hash := sha256.New()
-	if err := a.screen(ctx, io.TeeReader(obj, hash), staged, rejects, &res); err != nil {
+	if err := a.screen(ctx, io.TeeReader(obj, hash), validate.FormatOf(in.ObjectKey), staged, rejects, &res); err != nil {
 		return workflows.ScreenResult{}, err
 	}
 	res.SourceSHA256 = hex.EncodeToString(hash.Sum(nil))
@@ -104,54 +105,49 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 		}
 	}
 	activity.GetLogger(ctx).Info("upload screened", "tenant", in.TenantID, "read", res.RecordsRead,
-		"accepted", res.RecordsAccepted, "rejected", res.RecordsRejected)
+		"accepted", res.RecordsAccepted, "rejected", res.RecordsRejected, "encoding", res.Encoding, "score", res.Quality.Score)
 	return res, nil
 }
 
-func (a *Activities) screen(ctx context.Context, src io.Reader, staged, rejects io.Writer, res *workflows.ScreenResult) error {
-	checker := validate.NewChecker(a.Rules)
-	reader := bufio.NewReaderSize(src, 256<<10)
-	stagedW := bufio.NewWriter(staged)
-	rejectW := bufio.NewWriter(rejects)
-	stagedEnc, rejectEnc := json.NewEncoder(stagedW), json.NewEncoder(rejectW)
-	maxLine := a.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = 1 << 20
+func (a *Activities) screen(ctx context.Context, src io.Reader, format validate.Format, staged, rejects io.Writer, res *workflows.ScreenResult) error {
+	maxRecord := a.MaxLineBytes
+	if maxRecord <= 0 {
+		maxRecord = 1 << 20
 	}
-	for lineNo := 1; ; lineNo++ {
-		line, tooLong, err := readLine(reader, maxLine)
+	reader, err := validate.NewRecordReader(src, format, maxRecord)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("upload cannot be read as %s: %v", format, err), "UploadUnreadable", err)
+	}
+	checker := validate.NewChecker(a.Rules)
+	stagedW, rejectW := bufio.NewWriter(staged), bufio.NewWriter(rejects)
+	stagedEnc, rejectEnc := json.NewEncoder(stagedW), json.NewEncoder(rejectW)
+	stats := validate.BatchStats{Labels: map[string]int{}}
+	reject := func(q quarantined) error {
+		res.RecordsRejected++
+		res.RejectedByReason[q.Reason]++
+		if q.Reason == string(validate.ReasonDuplicate) {
+			stats.Duplicates++
+		}
+		return rejectEnc.Encode(q)
+	}
+	for {
+		raw, line, err := reader.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var recErr *validate.RecordError
+		switch {
+		case errors.As(err, &recErr):
+			res.RecordsRead++
+			err = reject(quarantined{Line: recErr.Line, Reason: string(recErr.Reason), Detail: recErr.Detail})
+		case err != nil:
+			return fmt.Errorf("read upload at record %d: %w", line, err)
+		default:
+			res.RecordsRead++
+			err = a.screenRecord(checker, raw, line, stagedEnc, reject, res, &stats)
+		}
 		if err != nil {
-			return fmt.Errorf("read upload at line %d: %w", lineNo, err)
-		}
-		if len(line) == 0 && !tooLong {
-			lineNo-- // blank lines are not records
-			continue
-		}
-		res.RecordsRead++
-		if tooLong {
-			res.RecordsRejected++
-			res.RejectedByReason[string(validate.ReasonTooLong)]++
-			if err := rejectEnc.Encode(quarantined{Line: lineNo, Reason: string(validate.ReasonTooLong),
-				Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}); err != nil {
-				return err
-			}
-		} else if rec, rej := checker.Check(line); rej != nil {
-			res.RecordsRejected++
-			res.RejectedByReason[string(rej.Reason)]++
-			if err := rejectEnc.Encode(quarantined{Line: lineNo, Reason: string(rej.Reason), Field: rej.Field,
-				Detail: rej.Detail, Raw: string(line)}); err != nil {
-				return err
-			}
-		} else {
-			res.RecordsAccepted++
-			rec.Title = a.mask(rec.Title, res.PIIMasked)
-			rec.Body = a.mask(rec.Body, res.PIIMasked)
-			if err := stagedEnc.Encode(rec); err != nil {
-				return err
-			}
+			return err
 		}
 		if res.RecordsRead%heartbeatEvery == 0 {
 			activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
@@ -161,44 +157,39 @@ func (a *Activities) screen(ctx context.Context, src io.Reader, staged, rejects 
 		}
 	}
 	activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
+	res.Encoding = string(reader.Encoding())
+	stats.Read, stats.Accepted = res.RecordsRead, res.RecordsAccepted
+	score := validate.ScoreBatch(stats, len(a.Rules.Departments))
+	res.Quality = workflows.QualityScore(score)
 	if err := stagedW.Flush(); err != nil {
 		return err
 	}
 	return rejectW.Flush()
 }
 
-func (a *Activities) mask(text string, counts map[string]int) string {
+func (a *Activities) screenRecord(checker *validate.Checker, raw []byte, line int, staged *json.Encoder,
+	reject func(quarantined) error, res *workflows.ScreenResult, stats *validate.BatchStats) error {
+	rec, rej := checker.Check(raw)
+	if rej != nil {
+		return reject(quarantined{Line: line, Reason: string(rej.Reason), Field: rej.Field, Detail: rej.Detail, Raw: string(raw)})
+	}
+	res.RecordsAccepted++
+	stats.Labels[rec.Department]++
+	stats.TextRunes += utf8.RuneCountInString(rec.Title) + utf8.RuneCountInString(rec.Body)
+	var n int
+	rec.Title, n = a.mask(rec.Title, res.PIIMasked)
+	stats.PIISpans += n
+	rec.Body, n = a.mask(rec.Body, res.PIIMasked)
+	stats.PIISpans += n
+	return staged.Encode(rec)
+}
+
+func (a *Activities) mask(text string, counts map[string]int) (string, int) {
 	masked, spans := a.Detector.MaskText(text, a.Policy)
 	for _, s := range spans {
 		counts[string(s.Type)]++
 	}
-	return masked
-}
-
-// readLine returns one line without its newline, or io.EOF once the input is
-// exhausted. A line over limit is skipped to its end and reported as tooLong, so
-// one bad record cannot exhaust memory.
-func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
-	started := false
-	for {
-		chunk, isPrefix, err := r.ReadLine()
-		if errors.Is(err, io.EOF) && started {
-			err = nil // the last line had no newline
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		started = true
-		if len(line)+len(chunk) > limit {
-			tooLong = true
-			line = nil
-		} else if !tooLong {
-			line = append(line, chunk...)
-		}
-		if !isPrefix {
-			return line, tooLong, nil
-		}
-	}
+	return masked, len(spans)
 }
 
 // Manifest describes a published dataset; it holds no record text.
