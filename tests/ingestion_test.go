@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/korean"
 
 	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
 )
 
@@ -183,4 +185,49 @@ func TestIngestionOfCP949CSVAndLowScoreRefusal(t *testing.T) {
 	require.NoError(t, err)
 	staged := readObject(ctx, t, gate, objstore.BucketStaging, res.Screen.StagedKey)
 	assert.Contains(t, staged, "가로등 고장", "staged text is UTF-8")
+}
+
+// Operators decide through the gateway; tenant roles may not, and the
+// workflow's validator refuses a rejection without a reason.
+func TestOperatorDecidesThroughGateway(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := strings.Join([]string{
+		`{"id":"o-1","received_at":"2024-06-01","title":"공원 화장실","body":"공원 화장실이 밤에 잠겨 있어 불편합니다.","department":"안전/환경"}`,
+		`{"id":"o-2","received_at":"2024-06-02","title":"보건소 예약","body":"보건소 예방접종 예약이 어렵습니다.","department":"보건복지"}`,
+	}, "\n")
+	c := s3Client(t, "suwon")
+	key := "uploads/operator-batch.jsonl"
+	_, err := c.PutObject(ctx, objstore.TenantBucket("suwon"), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-operator-batch", TaskQueue: workflows.TaskQueueControlPlane},
+		"DataIngestion", workflows.DataIngestionInput{TenantID: "suwon", ObjectKey: key, RejectBelowScore: 1})
+	require.NoError(t, err)
+	waitForStage(ctx, t, run, "awaiting-approval")
+
+	operator, opTok, err := stack.Store.IssueToken("", tenancy.RoleOperator)
+	require.NoError(t, err)
+	tenantAdmin, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantAdmin)
+	require.NoError(t, err)
+	path := "/v1/tenants/suwon/workflows/" + run.GetID() + "/decision"
+
+	assert.Equal(t, http.StatusForbidden, call(t, http.MethodPost, path, tenantAdmin, []byte(`{"approve":true}`)), "tenants do not approve their own data")
+	assert.Equal(t, http.StatusConflict, call(t, http.MethodPost, path, operator, []byte(`{"approve":false}`)), "a rejection needs a reason")
+	assert.Equal(t, http.StatusNotFound, call(t, http.MethodPost, "/v1/tenants/yongin/workflows/"+run.GetID()+"/decision", operator, []byte(`{"approve":true}`)),
+		"the workflow is suwon's, not yongin's")
+	assert.Equal(t, http.StatusOK, call(t, http.MethodPost, path, operator, []byte(`{"approve":true}`)))
+
+	var res workflows.DataIngestionResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, workflows.DecisionApproved, res.Decision)
+	assert.Equal(t, "token:"+opTok.ID, res.Operator)
+	require.NotNil(t, res.Dataset)
+
+	events, err := stack.Audit.Query("suwon")
+	require.NoError(t, err)
+	found := false
+	for _, e := range events {
+		found = found || (e.Action == "approve" && e.Actor == "token:"+opTok.ID)
+	}
+	assert.True(t, found, "the approval is in the audit log with the operator's token id")
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/registry"
@@ -142,4 +143,23 @@ func modelView(v registry.Version) tenantapi.Model {
 		"version": v.Version, "metrics": v.Metrics, "tenants": v.Tenants, "datasets": v.Datasets,
 		"registered_at": v.RegisteredAt, "trainer": v.Trainer,
 	}
+}
+
+func (b *tenantAPIBackend) Decide(ctx context.Context, workflowID string, d tenantapi.Decision) (string, error) {
+	handle, err := b.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: workflows.UpdateDecide, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.Decision{Approve: d.Approve, Operator: d.Operator, Reason: d.Reason}},
+	})
+	var verdict string
+	if err == nil {
+		err = handle.Get(ctx, &verdict)
+	}
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return "", fmt.Errorf("%w: %s", tenantapi.ErrRefused, appErr.Error())
+		}
+		return "", err
+	}
+	return verdict, nil
 }

@@ -55,7 +55,20 @@ type Backend interface {
 	WorkflowStatus(ctx context.Context, workflowID string) (WorkflowStatus, error)
 	ListModels(ctx context.Context, tenant string) ([]Model, error)
 	GetModel(ctx context.Context, version int) (Model, error)
+	// Decide sends an operator's decision on an ingested batch; the workflow's
+	// validator may refuse it (ErrRefused).
+	Decide(ctx context.Context, workflowID string, d Decision) (string, error)
 }
+
+// Decision is an operator's verdict on a batch.
+type Decision struct {
+	Approve  bool   `json:"approve"`
+	Reason   string `json:"reason,omitempty"`
+	Operator string `json:"-"`
+}
+
+// ErrRefused wraps a decision the workflow refused.
+var ErrRefused = errors.New("refused")
 
 // ErrNotFound is returned by a Backend for unknown resources.
 var ErrNotFound = errors.New("not found")
@@ -82,6 +95,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/datasets", a.scoped(tenancy.PermReadDatasets, a.listDatasets))
 	mux.HandleFunc("GET /v1/tenants/{tenant}/workflows/{id}", a.scoped(tenancy.PermReadWorkflows, a.workflowStatus))
 	mux.HandleFunc("GET /v1/tenants/{tenant}/models", a.scoped(tenancy.PermReadModels, a.listTenantModels))
+	mux.HandleFunc("POST /v1/tenants/{tenant}/workflows/{id}/decision", a.scoped(tenancy.PermApproveData, a.decide))
 	mux.HandleFunc("GET /v1/tenants/{tenant}/audit", a.scoped(tenancy.PermReadAuditTrail, a.auditTrail))
 	mux.HandleFunc("GET /v1/models", a.platform(tenancy.PermReadModels, a.listModels))
 	mux.HandleFunc("GET /v1/models/{version}", a.platform(tenancy.PermReadModels, a.getModel))
@@ -180,6 +194,32 @@ func (a *API) workflowStatus(w http.ResponseWriter, r *http.Request, tok tenancy
 		err = ErrNotFound
 	}
 	a.answer(w, st, err)
+}
+
+// decide forwards an operator's decision; the operator is named by token id,
+// so the decision in workflow history and the audit log says who decided.
+func (a *API) decide(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string) {
+	var d Decision
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&d); err != nil {
+		writeError(w, http.StatusBadRequest, "want {\"approve\":bool,\"reason\":\"...\"}")
+		return
+	}
+	id := r.PathValue("id")
+	st, err := a.backend.WorkflowStatus(r.Context(), id)
+	if err == nil && st.Tenant != tenant {
+		err = ErrNotFound
+	}
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	d.Operator = "token:" + tok.ID
+	verdict, err := a.backend.Decide(r.Context(), id, d)
+	if errors.Is(err, ErrRefused) {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	a.answer(w, map[string]string{"workflow_id": id, "decision": verdict}, err)
 }
 
 func (a *API) listTenantModels(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {

@@ -50,7 +50,9 @@ type RecordError struct {
 	Detail string
 }
 
-func (e *RecordError) Error() string { return fmt.Sprintf("line %d: %s: %s", e.Line, e.Reason, e.Detail) }
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Reason, e.Detail)
+}
 
 // sniffBytes is how much of an upload decides its encoding. Much Korean public
 // data is CP949; a file that is valid UTF-8 this far is taken as UTF-8.
