@@ -43,6 +43,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		"DataIngestion":     workflows.DataIngestion,
 		"Training":          workflows.Training,
 		"ModelPromotion":    workflows.ModelPromotion,
+		"Retraining":        workflows.Retraining,
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
@@ -66,6 +67,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityRegisterGPUQuota:      a.GPUQuota.RegisterGPUQuota,
 		workflows.ActivityListDatasets:          a.Training.ListDatasets,
 		workflows.ActivityRegisterModel:         a.Training.RegisterModel,
+		workflows.ActivityChampionLineage:       a.Training.ChampionLineage,
 		workflows.ActivityListReplicas:          a.Serving.ListReplicas,
 		workflows.ActivityLoadModelVersion:      a.Serving.LoadModelVersion,
 		workflows.ActivitySetModelAlias:         a.Serving.SetModelAlias,

@@ -52,6 +52,8 @@ const (
 	ActivityTrainModel    = "TrainModel"
 	ActivityRegisterModel = "RegisterModel"
 
+	ActivityChampionLineage = "ChampionLineage"
+
 	ActivityListReplicas     = "ListReplicas"
 	ActivityLoadModelVersion = "LoadModelVersion"
 	ActivitySetModelAlias    = "SetModelAlias"

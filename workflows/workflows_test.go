@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
 // registerStubs registers named activities on the test environment so that
@@ -351,4 +352,40 @@ func TestModelPromotionStopsOnFailedReplica(t *testing.T) {
 	env.ExecuteWorkflow(ModelPromotion, ModelPromotionInput{Version: 2})
 	require.Error(t, env.GetWorkflowError())
 	env.AssertNotCalled(t, ActivitySetModelAlias, mock.Anything, mock.Anything)
+}
+
+func retrainingEnv(t *testing.T, datasets []Dataset, champion ChampionLineage) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, map[string]any{
+		ActivityListDatasets:    func(context.Context, []string) ([]Dataset, error) { return datasets, nil },
+		ActivityChampionLineage: func(context.Context) (ChampionLineage, error) { return champion, nil },
+	})
+	env.RegisterWorkflowWithOptions(func(workflow.Context, TrainingInput) (TrainingResult, error) {
+		return TrainingResult{Version: champion.Version + 1}, nil
+	}, workflow.RegisterOptions{Name: "Training"})
+	env.RegisterWorkflowWithOptions(func(workflow.Context, ModelPromotionInput) (ModelPromotionResult, error) {
+		return ModelPromotionResult{}, nil
+	}, workflow.RegisterOptions{Name: "ModelPromotion"})
+	return env
+}
+
+func TestRetrainingSkipsWithoutNewData(t *testing.T) {
+	env := retrainingEnv(t, []Dataset{{DatasetID: "a"}, {DatasetID: "b"}}, ChampionLineage{Version: 4, DatasetIDs: []string{"a", "b"}})
+	env.ExecuteWorkflow(Retraining, RetrainingInput{})
+	require.NoError(t, env.GetWorkflowError())
+	var res RetrainingResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.True(t, res.Skipped)
+	assert.Contains(t, res.Reason, "v4")
+}
+
+func TestRetrainingTrainsAndPromotesOnNewData(t *testing.T) {
+	env := retrainingEnv(t, []Dataset{{DatasetID: "a"}, {DatasetID: "c"}}, ChampionLineage{Version: 4, DatasetIDs: []string{"a"}})
+	env.ExecuteWorkflow(Retraining, RetrainingInput{})
+	require.NoError(t, env.GetWorkflowError())
+	var res RetrainingResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, RetrainingResult{NewDatasets: []string{"c"}, Version: 5, Promoted: true}, res)
 }

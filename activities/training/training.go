@@ -6,6 +6,7 @@ package training
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,4 +134,25 @@ func (a *Activities) RegisterModel(ctx context.Context, in workflows.RegisterMod
 	}
 	activity.GetLogger(ctx).Info("model registered", "version", v.Version, "tenants", v.Tenants)
 	return workflows.RegisteredModel{Version: v.Version}, nil
+}
+
+// ChampionLineage returns the champion version and its datasets (version 0 and
+// none when no model serves yet).
+func (a *Activities) ChampionLineage(ctx context.Context) (workflows.ChampionLineage, error) {
+	v, err := a.Registry.Alias(ctx, workflows.AliasChampion)
+	if errors.Is(err, registry.ErrNotFound) {
+		return workflows.ChampionLineage{}, nil
+	}
+	if err != nil {
+		return workflows.ChampionLineage{}, err
+	}
+	meta, err := a.Registry.Get(ctx, v)
+	if err != nil {
+		return workflows.ChampionLineage{}, err
+	}
+	out := workflows.ChampionLineage{Version: v}
+	for _, d := range meta.Datasets {
+		out.DatasetIDs = append(out.DatasetIDs, d.DatasetID)
+	}
+	return out, nil
 }

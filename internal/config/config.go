@@ -39,6 +39,8 @@ type Config struct {
 	ApprovalTimeout time.Duration
 	// SampleDataDir holds the demo's sample complaints.
 	SampleDataDir string
+	// RetrainCron is the Temporal Schedule's cron spec for Retraining.
+	RetrainCron string
 }
 
 // Default is the one-machine dev configuration.
@@ -56,6 +58,7 @@ func Default() Config {
 		OpsPort:         9090,
 		ApprovalTimeout: 72 * time.Hour,
 		SampleDataDir:   "data/complaints",
+		RetrainCron:     "0 3 * * 1", // Mondays 03:00
 	}
 }
 
@@ -84,6 +87,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	num(&c.OpsPort, "ops-port", "port for /metrics and the payload codec endpoint")
 	str(&c.CodecKeyFile, "codec-key-file", "hex AES-256 key file for workflow payloads (default: DATA_DIR/keys/codec.key)")
 	str(&c.SampleDataDir, "sample-data", "directory with the sample complaints used by --demo")
+	str(&c.RetrainCron, "retrain-cron", "cron spec of the retraining schedule (empty: no schedule)")
 	fs.Func("inference-ports", "comma-separated ports of the inference replicas (env DURE_INFERENCE_PORTS)", func(s string) error {
 		ports, err := parsePorts(s)
 		if err == nil {

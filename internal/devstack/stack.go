@@ -18,8 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/dure-platform/dure/activities/gpu"
@@ -124,6 +126,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 		{"serving", s.startServing},
 		{"temporal", s.startTemporal},
 		{"workers", s.startWorkers},
+		{"schedules", s.ensureSchedules},
 	}
 	for _, step := range steps {
 		if err := step.run(ctx); err != nil {
@@ -336,6 +339,34 @@ func (s *Stack) startWorkers(context.Context) error {
 		s.workers = append(s.workers, w)
 	}
 	return nil
+}
+
+// ensureSchedules creates the retraining schedule, or brings an existing one's
+// cron spec in line with the configuration, so starting twice changes nothing.
+func (s *Stack) ensureSchedules(ctx context.Context) error {
+	if s.Config.RetrainCron == "" {
+		return nil
+	}
+	spec := client.ScheduleSpec{CronExpressions: []string{s.Config.RetrainCron}}
+	sc := s.Client.ScheduleClient()
+	_, err := sc.Create(ctx, client.ScheduleOptions{
+		ID:   workflows.RetrainingScheduleID,
+		Spec: spec,
+		Action: &client.ScheduleWorkflowAction{
+			ID: "retraining", Workflow: "Retraining", TaskQueue: workflows.TaskQueueControlPlane,
+			Args: []any{workflows.RetrainingInput{}},
+		},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	return sc.GetHandle(ctx, workflows.RetrainingScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			in.Description.Schedule.Spec = &spec
+			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		},
+	})
 }
 
 // serve starts an HTTP server and returns its base URL.
