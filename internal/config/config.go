@@ -41,6 +41,11 @@ type Config struct {
 	SampleDataDir string
 	// RetrainCron is the Temporal Schedule's cron spec for Retraining.
 	RetrainCron string
+	// LibvirtURI, when set, is the hypervisor tenant networks and data VMs are
+	// created on (qemu:///system on a KVM host); empty runs without one.
+	LibvirtURI string
+	// LibvirtBridge is the Open vSwitch bridge carrying tenant VLANs.
+	LibvirtBridge string
 }
 
 // Default is the one-machine dev configuration.
@@ -59,6 +64,7 @@ func Default() Config {
 		ApprovalTimeout: 72 * time.Hour,
 		SampleDataDir:   "data/complaints",
 		RetrainCron:     "0 3 * * 1", // Mondays 03:00
+		LibvirtBridge:   "br-dure",
 	}
 }
 
@@ -88,6 +94,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	str(&c.CodecKeyFile, "codec-key-file", "hex AES-256 key file for workflow payloads (default: DATA_DIR/keys/codec.key)")
 	str(&c.SampleDataDir, "sample-data", "directory with the sample complaints used by --demo")
 	str(&c.RetrainCron, "retrain-cron", "cron spec of the retraining schedule (empty: no schedule)")
+	str(&c.LibvirtURI, "libvirt-uri", "libvirt URI for tenant networks and data VMs, e.g. qemu:///system (empty: none)")
+	str(&c.LibvirtBridge, "libvirt-bridge", "Open vSwitch bridge that carries tenant VLANs")
 	fs.Func("inference-ports", "comma-separated ports of the inference replicas (env DURE_INFERENCE_PORTS)", func(s string) error {
 		ports, err := parsePorts(s)
 		if err == nil {

@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/dure-platform/dure/activities/gpu"
+	"github.com/dure-platform/dure/activities/hypervisor"
 	"github.com/dure-platform/dure/activities/identity"
 	"github.com/dure-platform/dure/activities/network"
 	"github.com/dure-platform/dure/activities/quality"
@@ -81,6 +82,7 @@ type Stack struct {
 	servers           []*http.Server
 	servingActivities *serving.Activities
 	tenantAPI         *tenantAPIBackend
+	hypervisor        *hypervisor.Conn
 	logger            *slog.Logger
 }
 
@@ -313,6 +315,15 @@ func (s *Stack) startWorkers(context.Context) error {
 	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
 		return err
 	}
+	var hv network.Hypervisor
+	if s.Config.LibvirtURI != "" {
+		conn, err := hypervisor.Dial(context.Background(), hypervisor.Config{URI: s.Config.LibvirtURI, Logger: s.logger.With("component", "hypervisor")})
+		if err != nil {
+			return err
+		}
+		s.hypervisor = conn
+		hv = hypervisor.Tenants{Conn: conn, Bridge: s.Config.LibvirtBridge}
+	}
 	control := worker.New(s.Client, workflows.TaskQueueControlPlane, worker.Options{})
 	workers.RegisterControlPlane(control, workers.ControlPlane{
 		Storage: &storage.Activities{
@@ -320,7 +331,7 @@ func (s *Stack) startWorkers(context.Context) error {
 			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGateAccessKey: s.QualityGate.AccessKey,
 		},
 		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
-		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan()},
+		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan(), Hypervisor: hv},
 		GPUQuota: &gpu.QuotaActivities{Store: s.Store},
 		Training: trainer,
 		Serving:  s.servingActivities,
@@ -398,6 +409,9 @@ func (s *Stack) Close() error {
 	}
 	if s.Client != nil {
 		s.Client.Close()
+	}
+	if s.hypervisor != nil {
+		errs = append(errs, s.hypervisor.Close())
 	}
 	if s.temporal != nil {
 		errs = append(errs, s.temporal.Stop())
