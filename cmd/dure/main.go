@@ -30,6 +30,7 @@ func commands() []command {
 		{"train-job", "train the built-in classifier from JSONL files", runTrainJob},
 		{"eval", "evaluate a model on a JSONL file", runEval},
 		{"anonymize", "mask personal data in JSON lines {\"text\":...} from stdin", runAnonymize},
+		{"bench", "run a benchmark: gpupool (policy vs FIFO on a simulated trace)", runBench},
 	}
 }
 

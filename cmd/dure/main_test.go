@@ -103,3 +103,18 @@ func TestTrainJobRejectsBadArguments(t *testing.T) {
 	err = run(context.Background(), []string{"train-job", "--data", bad, "--out", t.TempDir()}, &out, &errOut)
 	assert.ErrorContains(t, err, "2", "the error names the bad line")
 }
+
+func TestBenchGPUPoolJSON(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"bench", "gpupool", "--json"}, &out, &errOut), errOut.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var report map[string]map[string]float64
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &report), "the last line is one JSON object")
+	for _, sched := range []string{"policy", "fifo"} {
+		for _, key := range []string{"utilization_of_ideal", "jain", "quota_violations", "wait_mean_s", "wait_p99_s"} {
+			assert.Contains(t, report[sched], key, "%s.%s", sched, key)
+		}
+	}
+	assert.Zero(t, report["policy"]["quota_violations"])
+	assert.Greater(t, report["policy"]["utilization_of_ideal"], report["fifo"]["utilization_of_ideal"])
+}
