@@ -12,8 +12,8 @@ import (
 // Overlapping detections are merged into one span whose type is the one
 // with the highest priority (the order of [Types]: RRN, FRN, CARD,
 // BUSINESS_REG, PASSPORT, DRIVER_LICENSE, ACCOUNT, EMAIL, PHONE, IP,
-// VEHICLE, ADDRESS, PERSON); on equal priority the value with the valid
-// check digit wins. Merging instead of dropping the loser means that no
+// VEHICLE, BIRTH_DATE, ADDRESS, PERSON); on equal priority the value with
+// the valid check digit wins. Merging instead of dropping the loser means that no
 // part of any detected value is left unmasked.
 //
 // Once a value is detected anywhere in a text, every other occurrence of
@@ -22,32 +22,34 @@ import (
 // a phone number inside a URL). A value identified once is still personal
 // data wherever it recurs.
 type Detector struct {
-	surnames      *syllableSet // common single-syllable surnames
-	personStop    map[string]struct{}
-	nonNameFinal  *syllableSet // syllables that end words but not given names
-	ssiNounFinal  *syllableSet // 날씨, 글씨, 솜씨: X씨 nouns, not Mr. X
-	titleFinal    *syllableSet // 사장님, 장관님, 변호사님: titles, not names
-	deptFinal     *syllableSet // 주택과 주무관, 국토부 주무관: units, not names
-	adminStop     map[string]struct{}
-	roadStop      map[string]struct{}
-	lotStop       map[string]struct{}
-	provinceShort map[string]struct{}
+	surnames       *syllableSet // common single-syllable surnames
+	personStop     map[string]struct{}
+	nonNameFinal   *syllableSet // syllables that end words but not given names
+	ssiNounFinal   *syllableSet // 날씨, 글씨, 솜씨: X씨 nouns, not Mr. X
+	titleFinal     *syllableSet // 사장님, 장관님, 변호사님: titles, not names
+	deptFinal      *syllableSet // 주택과 주무관, 국토부 주무관: units, not names
+	adminStop      map[string]struct{}
+	roadStop       map[string]struct{}
+	lotStop        map[string]struct{}
+	provinceShort  map[string]struct{}
+	plateSyllables *syllableSet // 가, 나, 허, 배, ...: licence plate purposes
 }
 
 // NewDetector builds a Detector. Construction builds small tables once;
 // reuse the Detector rather than building one per text.
 func NewDetector() *Detector {
 	return &Detector{
-		surnames:      newSyllableSet(surnameSyllables),
-		personStop:    newWordSet(personStopWords),
-		nonNameFinal:  newSyllableSet(nonNameFinalSyllables),
-		ssiNounFinal:  newSyllableSet(ssiNounFinalSyllables),
-		titleFinal:    newSyllableSet(titleFinalSyllables),
-		deptFinal:     newSyllableSet(deptFinalSyllables),
-		adminStop:     newWordSet(adminStopWords),
-		roadStop:      newWordSet(roadStopWords),
-		lotStop:       newWordSet(lotStopWords),
-		provinceShort: newWordSet(provinceShortNames),
+		surnames:       newSyllableSet(surnameSyllables),
+		personStop:     newWordSet(personStopWords),
+		nonNameFinal:   newSyllableSet(nonNameFinalSyllables),
+		ssiNounFinal:   newSyllableSet(ssiNounFinalSyllables),
+		titleFinal:     newSyllableSet(titleFinalSyllables),
+		deptFinal:      newSyllableSet(deptFinalSyllables),
+		adminStop:      newWordSet(adminStopWords),
+		roadStop:       newWordSet(append(slices.Clone(roadStopWords), roadNounStopWords...)),
+		lotStop:        newWordSet(lotStopWords),
+		provinceShort:  newWordSet(provinceShortNames),
+		plateSyllables: newSyllableSet(plateSyllables),
 	}
 }
 
@@ -63,7 +65,7 @@ func (d *Detector) Detect(text string) []Span {
 
 // MaskText detects personal data in text and masks it with p (nil means
 // [TagPolicy]). It returns the masked text and the spans of the original
-// text that were replaced.
+// text that were replaced. The result equals Mask(text, spans, p).
 func (d *Detector) MaskText(text string, p Policy) (masked string, spans []Span) {
 	cands := d.find(text)
 	if len(cands) == 0 {
@@ -82,7 +84,7 @@ func (d *Detector) MaskText(text string, p Policy) (masked string, spans []Span)
 		prev = c.end
 	}
 	b.WriteString(text[prev:])
-	return b.String(), spans
+	return guardLeaks(text, b.String(), spans, p), spans
 }
 
 // cand is a detection in byte offsets, before overlap resolution.
@@ -335,7 +337,9 @@ func atNumberStart(s string, i int) bool {
 	if isWordByte(p) {
 		return false
 	}
-	if (p == '-' || p == '.') && i >= 2 && isDigit(s[i-2]) {
+	// 1234-010-..., 2019.04.30, and codes such as ORD-0507...-9861 or
+	// KR-2040-1234, where a hyphen glues the number to letters.
+	if (p == '-' && i >= 2 && isWordByte(s[i-2])) || (p == '.' && i >= 2 && isDigit(s[i-2])) {
 		return false
 	}
 	// A path segment or query value of a URL written without its scheme

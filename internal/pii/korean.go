@@ -178,7 +178,26 @@ func (sc *scanner) personBefore(t int, trig personTrigger) {
 		e--
 		attached = false
 	}
+	if trig == trigSsi && e > 0 && s[e-1] == ')' {
+		// 홍길동(45)씨, 김모(33·회사원) 씨: news and police reports put the
+		// age between the name and 씨.
+		k := strings.LastIndexByte(s[max(0, e-32):e], '(')
+		if k < 0 {
+			return
+		}
+		e, attached = max(0, e-32)+k, false
+	}
 	a, n := syllableRunStart(s, e, 5)
+	if n == 1 && trig == trigSsi {
+		// 박씨, 김 씨, 박(45)씨: a surname alone still points at one person
+		// in the story. The span runs to the end of 씨, because the surname
+		// alone (이, 정, 한) is also an ordinary syllable, and every
+		// occurrence of a detected value is masked.
+		if r, _ := syllableBefore(s, e); sc.d.surnames.has(r) && !sc.d.ssiNounFinal.has(r) {
+			sc.add(a, t+len("씨"), PERSON, false)
+		}
+		return
+	}
 	if n < 2 || n > 4 {
 		return // no name, or the suffix ends a longer word (아주머니씨)
 	}
@@ -270,7 +289,7 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 		return false
 	}
 	last, _ := syllableBefore(name, len(name))
-	if d.nonNameFinal.has(last) {
+	if d.nonNameFinal.has(last) && !givenNameFinal(name, n, last) {
 		return false
 	}
 	if (trig == trigRole || trig == trigNim) && d.titleFinal.has(last) {
@@ -288,6 +307,21 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 	// A name that is part of a tag would reappear in masked output.
 	return !inAnyTag(name)
 }
+
+// givenNameFinal admits 서 as the end of a full name (김민서, 이윤서,
+// 박은서: among the commonest girls' names) after the syllables that
+// given names put before it, and so not in 경찰서, 신청서, 진술서 or the
+// connectives 에서, 해서.
+func givenNameFinal(name string, n int, last rune) bool {
+	if last != '서' || n < 3 {
+		return false
+	}
+	prev, _ := syllableBefore(name, len(name)-syllableBytes)
+	return strings.ContainsRune(seoNameSyllables, prev)
+}
+
+// seoNameSyllables come before 서 in given names: 민서, 윤서, 은서, 예서.
+const seoNameSyllables = "민윤은예채연유수하다아태도주시혜현준승효나가인보재희규리라우"
 
 func inAnyTag(name string) bool {
 	for _, t := range allTypes {
@@ -314,13 +348,25 @@ func particleStart(r rune) bool {
 
 // tryAddress detects an address that ends in the number starting at s[i]:
 // one or more administrative units (시/도, 시/군/구, 읍/면), then a
-// road name (…로, …길, …번길) or a lot's 동/리, then the building or lot
-// number, optionally followed by 101동 1203호 and a (진안동) note.
+// road name (…로, …길, …번길, perhaps 지하) or a lot's 동/리 (perhaps 산),
+// then the building or lot number, optionally followed by 101동 1203호
+// and a (진안동) note. Without administrative units the road or lot must
+// be unambiguous; see standaloneAddress.
 func (sc *scanner) tryAddress(i int) {
 	s := sc.s
 	e := i
 	if e > 0 && s[e-1] == ' ' {
 		e--
+	}
+	// 세종대로 지하 2 (an underground building), 왕산리 산 12-3 (a lot on a
+	// mountain): a marker word between the place name and the number.
+	marker := ""
+	for _, m := range [...]string{"지하", "산"} {
+		k := e - len(m)
+		if strings.HasSuffix(s[:e], m) && k > 0 && s[k-1] == ' ' {
+			marker, e = m, k-1
+			break
+		}
 	}
 	last, ok := syllableBefore(s, e)
 	if !ok {
@@ -334,31 +380,95 @@ func (sc *scanner) tryAddress(i int) {
 	default:
 		return
 	}
-	start, ok := sc.placeToken(e, lot)
+	if (marker == "산" && !lot) || (marker == "지하" && lot) {
+		return // 산 goes with lots, 지하 with roads
+	}
+	tokStart, ok := sc.placeToken(e, lot)
 	if !ok {
 		return
 	}
-	start, units := sc.adminUnits(start)
-	if units == 0 {
-		return
-	}
+	start, units := sc.adminUnits(tokStart)
 	end := digitRun(s, i)
 	if end-i > 5 {
 		return
 	}
+	hyphen := false
 	if end+1 < len(s) && s[end] == '-' && isDigit(s[end+1]) {
 		if e2 := digitRun(s, end+1); e2-end-1 <= 4 {
-			end = e2
+			end, hyphen = e2, true
 		}
 	}
+	bunji := false
 	if lot && strings.HasPrefix(s[end:], "번지") {
 		end += len("번지")
+		bunji = true
 	}
 	if !addressNumberEnd(s, end) {
 		return
 	}
-	sc.add(start, addressDetail(s, end), ADDRESS, false)
+	full := addressDetail(s, end)
+	if units == 0 {
+		a := addressEvidence{tok: s[tokStart:e], lot: lot, marker: marker != "", hyphen: hyphen,
+			bunji: bunji, detail: full > end, digits: digitRun(s, i) - i}
+		if !sc.standaloneAddress(tokStart, a) {
+			return
+		}
+	}
+	sc.add(start, full, ADDRESS, false)
 }
+
+// addressEvidence is what a road or lot without administrative units
+// offers for being an address.
+type addressEvidence struct {
+	tok    string // the road or lot name (테헤란로, 도곡로 18길, 역삼동)
+	lot    bool
+	marker bool // 지하 or 산 before the number
+	hyphen bool // 988-10, 123-4
+	bunji  bool // 123번지
+	detail bool // 101동 1203호, 3층, (진안동) after the number
+	digits int  // of the (first) number
+}
+
+// standaloneAddress decides whether a road or lot name without
+// administrative units is an address. Everyday nouns take the particle
+// 로 (학교로, 서울로), so a name in 로 alone is not enough; what is:
+//
+//   - an address word before it (주소, 거주지, 소재지);
+//   - a number in the name (도곡로18길, 까치고개로208번길, 도곡로 18길);
+//   - 지하 or 산, a hyphenated number (988-10), 번지, or a unit (101동
+//     1203호) after it;
+//   - a name of three or more syllables in 로 after a final consonant
+//     other than ㄹ (테헤란로, 판교역로). After such a syllable the particle
+//     is 으로, so X로 can only be a name. Names in 대로 do not count alone:
+//     대로 is also the bound noun "as" (규정대로, 상대로 1심).
+func (sc *scanner) standaloneAddress(tokStart int, a addressEvidence) bool {
+	if a.digits > 4 {
+		return false // building and lot numbers have at most four digits
+	}
+	if contextBefore(sc.s, tokStart, longWindow, addressWords) {
+		return true
+	}
+	n := syllableCount(a.tok)
+	hasDigit := strings.IndexFunc(a.tok, func(r rune) bool { return '0' <= r && r <= '9' }) >= 0
+	switch {
+	case a.marker, a.bunji, a.detail:
+		return true
+	case a.lot:
+		return a.hyphen && n >= 3
+	case hasDigit:
+		return true
+	case a.hyphen && n >= 3:
+		return true
+	case n < 3 || !strings.HasSuffix(a.tok, "로"):
+		return false
+	}
+	before, _ := syllableBefore(a.tok, len(a.tok)-syllableBytes)
+	final := (before - firstSyllable) % 28
+	return final != 0 && final != jongseongRieul
+}
+
+// jongseongRieul is the index of the final consonant ㄹ in a syllable.
+const jongseongRieul = 8
 
 // placeToken validates the road or lot token that ends at s[e] and returns
 // its start. A token of syllables and digits (까치고개로208번길, 신림1동)
@@ -460,15 +570,16 @@ func addressNumberEnd(s string, end int) bool {
 		return true
 	}
 	c := s[end]
-	if isWordByte(c) || ((c == '-' || c == '.') && end+1 < len(s) && isDigit(s[end+1])) {
+	if isWordByte(c) || c == '%' || ((c == '-' || c == '.') && end+1 < len(s) && isDigit(s[end+1])) {
 		return false
 	}
 	r, ok := syllableAt(s, end)
 	if !ok {
 		return true
 	}
-	// 가 is left out: 소양로2가 and 봉래동2가 are place names.
-	return strings.ContainsRune("에의은는이을를와과로으까부도", r)
+	// 가 is left out: 소양로2가 and 봉래동2가 are place names. 입 is for
+	// 입니다.
+	return strings.ContainsRune("에의은는이을를와과로으까부도입", r)
 }
 
 // addressDetail extends an address over the unit (101동 1203호, 3층) and a

@@ -11,14 +11,49 @@ func (sc *scanner) onDigit(i int) int {
 	s := sc.s
 	end := digitRun(s, i)
 	if !atNumberStart(s, i) {
+		if i > 0 && (isASCIILetter(s[i-1]) || s[i-1] == '_') {
+			sc.onGlued(i)
+		}
 		return end
 	}
-	sc.tryRRN(i)
-	sc.tryPhone(i)
-	sc.tryCard(i)
-	sc.tryBusinessReg(i)
-	sc.tryIPv4(i)
-	sc.tryAddress(i)
+	// Each parser wants its first digit group to have certain lengths;
+	// checking them here keeps the common short numbers (years, counts,
+	// amounts) away from most parsers.
+	n := end - i
+	next := byte(0)
+	if end < len(s) {
+		next = s[end]
+	}
+	if n == 6 || n == 13 {
+		sc.tryRRN(i)
+	}
+	if s[i] == '0' || n == 3 || n == 4 {
+		sc.tryPhone(i)
+	}
+	if n == 4 || n == 15 || n == 16 {
+		sc.tryCard(i)
+	}
+	if n == 3 || n == 10 {
+		sc.tryBusinessReg(i)
+	}
+	if n >= 10 && n <= 14 || next == '-' && n <= 6 {
+		sc.tryAccount(i)
+	}
+	if n == 2 || n == 12 {
+		sc.tryDriverLicense(i)
+	}
+	if n == 2 || n == 3 {
+		sc.tryVehicle(i)
+	}
+	if n == 2 || n == 4 || n == 6 || n == 8 {
+		sc.tryBirthDate(i)
+	}
+	if n <= 3 && next == '.' {
+		sc.tryIPv4(i)
+	}
+	if n <= 5 {
+		sc.tryAddress(i)
+	}
 	return end
 }
 
@@ -65,7 +100,7 @@ func (sc *scanner) tryRRN(i int) {
 	// An unverifiable number labelled as some other number (주문번호,
 	// 사건번호) is that number; the label alone never overrides a valid
 	// check digit.
-	if !checked && !masked && labelledOtherNumber(s, i) {
+	if !checked && !masked && (labelledOtherNumber(s, i) || bankBefore(s, i) || bankAfter(s, end)) {
 		return
 	}
 	t := RRN
@@ -153,6 +188,7 @@ func (sc *scanner) tryPhone(i int) {
 	s := sc.s
 	if s[i] != '0' {
 		sc.tryRepresentative(i)
+		sc.tryLocalPhone(i)
 		return
 	}
 	if strings.HasPrefix(s[i:], "0082") {
@@ -162,7 +198,7 @@ func (sc *scanner) tryPhone(i int) {
 		return
 	}
 	end, paren, ok := nationalPhone(s, i+1)
-	if !ok {
+	if !ok || labelledOtherThan(s, i, phoneLabels...) {
 		return
 	}
 	start := i
@@ -246,31 +282,38 @@ func subscriber(s string, q, midMin, midMax int) (end int, paren, ok bool) {
 		if q < len(s) && s[q] == ' ' {
 			q++
 		}
-	case q < len(s) && isPhoneSep(s[q]):
-		q++
+	default:
+		q += phoneSepLen(s, q)
 	}
 	a := q
 	q = digitRun(s, q)
 	n := q - a
-	if q+1 < len(s) && isPhoneSep(s[q]) && isDigit(s[q+1]) {
-		if n < midMin || n > midMax {
-			return 0, false, false
+	if k := phoneSepLen(s, q); k > 0 && q+k < len(s) && isDigit(s[q+k]) && midMin <= n && n <= midMax {
+		b := q + k
+		if e := digitRun(s, b); e-b == 4 && atNumberEnd(s, e) {
+			return e, paren, true
 		}
-		b := q + 1
-		q = digitRun(s, b)
-		if q-b != 4 {
-			return 0, false, false
-		}
-	} else if n < midMin+4 || n > midMax+4 {
-		return 0, false, false
 	}
-	if !atNumberEnd(s, q) {
+	// Unseparated, perhaps followed by another number: 01012345678 2월.
+	if n < midMin+4 || n > midMax+4 || !atNumberEnd(s, q) {
 		return 0, false, false
 	}
 	return q, paren, true
 }
 
 func isPhoneSep(c byte) bool { return c == '-' || c == '.' || c == ' ' }
+
+// phoneSepLen returns the length of the separator at s[q]: one of
+// isPhoneSep, or a spaced hyphen (010 - 1234 - 5678); 0 if none.
+func phoneSepLen(s string, q int) int {
+	switch {
+	case strings.HasPrefix(s[q:], " - "):
+		return 3
+	case q < len(s) && isPhoneSep(s[q]):
+		return 1
+	}
+	return 0
+}
 
 // tryRepresentative detects 15xx/16xx/18xx-xxxx numbers. The separator is
 // required and the prefix must be an allocated one, because bare 8-digit
@@ -287,6 +330,29 @@ func (sc *scanner) tryRepresentative(i int) {
 		return // 1800-1900 is a period, not a phone number
 	}
 	sc.add(i, i+9, PHONE, false)
+}
+
+// tryLocalPhone detects a number without its area code (123-4567,
+// 1234-5678) after a word such as 연락처, 전화 or HP. Without such a word
+// the shape is a range, a code or a count far more often. Local exchange
+// numbers never start with 0 or 1.
+func (sc *scanner) tryLocalPhone(i int) {
+	s := sc.s
+	if s[i] < '2' {
+		return
+	}
+	e := digitRun(s, i)
+	if n := e - i; n < 3 || n > 4 || e+5 > len(s) || (s[e] != '-' && s[e] != '.') ||
+		digitRun(s, e+1) != e+5 || !atNumberEnd(s, e+5) {
+		return
+	}
+	if e-i == 4 && isYearRange(s[i:e], s[e+1:e+5]) {
+		return
+	}
+	if !contextBefore(s, i, shortWindow, phoneWords) {
+		return
+	}
+	sc.add(i, e+5, PHONE, false)
 }
 
 func isYearRange(from, to string) bool {
@@ -336,6 +402,11 @@ func (sc *scanner) tryCard(i int) {
 		return
 	}
 	if !atNumberEnd(s, end) || !cardPrefixOK(d[:n]) || !luhnOK(d[:n]) {
+		return
+	}
+	// One random number in ten passes Luhn, so a label that names another
+	// number (주문번호, 송장번호) wins over it.
+	if labelledOtherThan(s, i, "카드번호") {
 		return
 	}
 	sc.add(i, end, CARD, true)
@@ -396,10 +467,18 @@ func luhnOK(d []byte) bool {
 }
 
 // tryBusinessReg detects 사업자등록번호 NNN-NN-NNNNN with a valid check
-// digit. The hyphens are required: the unseparated form is ten digits,
-// the same length as many phone numbers and ids.
+// digit. The unseparated form is ten digits, the same length as many
+// phone numbers and ids, and one in ten random numbers passes the check,
+// so it is taken only after 사업자.
 func (sc *scanner) tryBusinessReg(i int) {
 	s := sc.s
+	if e := digitRun(s, i); e-i == 10 {
+		if atNumberEnd(s, e) && businessRegOK(digitsOf(s, i, e)) &&
+			contextBefore(s, i, longWindow, businessWords) {
+			sc.add(i, e, BUSINESS_REG, true)
+		}
+		return
+	}
 	if !digitsAt(s, i, 3) || !strings.HasPrefix(s[i+3:], "-") || !digitsAt(s, i+4, 2) ||
 		!strings.HasPrefix(s[i+6:], "-") || !digitsAt(s, i+7, 5) || !atNumberEnd(s, i+12) {
 		return
@@ -414,6 +493,13 @@ func (sc *scanner) tryBusinessReg(i int) {
 		return
 	}
 	sc.add(i, i+12, BUSINESS_REG, true)
+}
+
+func digitsOf(s string, i, e int) (d [10]int) {
+	for k := 0; k < 10 && i+k < e; k++ {
+		d[k] = int(s[i+k] - '0')
+	}
+	return d
 }
 
 // businessRegOK applies the National Tax Service check: weights
@@ -459,7 +545,15 @@ func (sc *scanner) tryIPv4(i int) {
 		// are public resolvers, not anyone's personal data.
 		return
 	}
+	if isVersionLabel(wordBefore(s, i)) {
+		return // 앱 버전 10.2.0.1
+	}
 	sc.add(i, p, IP, false)
+}
+
+func isVersionLabel(w string) bool {
+	return strings.HasSuffix(w, "버전") || strings.EqualFold(w, "version") || strings.EqualFold(w, "ver") ||
+		strings.HasSuffix(w, "펌웨어")
 }
 
 const (

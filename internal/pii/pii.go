@@ -10,32 +10,52 @@
 // without personal data and runs many times faster than a
 // regular-expression scan.
 //
-// What is detected:
+// What is detected (docs/pii.md has the full rules and measured quality):
 //
 //   - RRN, FRN: YYMMDD-GNNNNNN, hyphen optional. G (1-8, 9/0 for the
 //     1800s) fixes the century and the birth date must exist. The check
 //     digit is not required (serials are random since October 2020); it
 //     only decides ties and overrides a label such as 주문번호. A hyphenated
-//     number with a masked serial (900101-1******) is detected as well.
+//     number with a masked serial (900101-1******) is detected as well, and
+//     so is a hyphenated number in a file name (scan_900101-1234567.pdf).
 //   - PHONE: 010 (4+4), 011/016-019, 02, 031-064, 070, 080, 0502-0508,
 //     15xx/16xx/18xx-xxxx (allocated prefixes, separator required), and
 //     +82/0082 forms; separators '-', '.', ' ' or none; "(02) 123-4567".
+//     A number without area code (123-4567) only after 연락처, 전화, HP, ....
 //   - EMAIL: local@domain.tld with an alphabetic TLD.
 //   - CARD: 16 digits as 4-4-4-4 or unseparated, 15-digit Amex as 4-6-5,
 //     with a plausible issuer prefix and a valid Luhn checksum.
-//   - BUSINESS_REG: NNN-NN-NNNNN with a valid checksum.
+//   - BUSINESS_REG: NNN-NN-NNNNN with a valid checksum; ten plain digits
+//     only after 사업자.
+//   - ACCOUNT: a hyphenated group shape that banks print (3-3-6, 6-2-6,
+//     4-2-7, ...) or 10-14 plain digits, only after 계좌, 입금, 송금, 이체,
+//     은행 or right after a bank name (국민, 신한, 카카오뱅크, ...).
+//   - PASSPORT: M/S/R/G/D + 8 digits, or + 3 digits, a letter, 4 digits
+//     (since 2021), only after 여권 or passport.
+//   - DRIVER_LICENSE: NN-NN-NNNNNN-NN with a region code 11-28, or the old
+//     form with a region name (서울 12-345678-90); unseparated only after 면허.
+//   - VEHICLE: 2-3 digits, a purpose syllable of the legal set (가, 나, 허,
+//     배, ...) and 4 digits, optionally after a region (서울12가3456).
+//   - BIRTH_DATE: a full date after 생년월일, 생일, DOB, ... or before 생.
 //   - IP: dotted-quad IPv4 without leading zeros (four single digits are
 //     taken for list numbering), and IPv6.
 //   - ADDRESS: administrative units (서울특별시, 경기도 성남시 분당구, ...)
-//     followed by a road name (…로, …길, …번길) or a 동/리 and a building
-//     or lot number, with 101동 1203호 and (진안동) when present.
+//     followed by a road name (…로, …길, …번길, 지하) or a 동/리 and a
+//     building or lot number (산 12-3, 123-4번지), with 101동 1203호 and
+//     (진안동) when present; without the units only when the road or lot
+//     cannot be anything else (테헤란로 123, 역삼동 123-4번지).
 //   - PERSON: a surname plus one or two syllables before 씨, 님 or 주무관,
 //     or after 성명:, 이름:, 민원인, 담당(자), with stop lists for the
 //     nouns those words also follow (날씨, 부모님, 민원 담당자).
 //
 // Numbers glued to letters or to longer digit groups, digits inside URLs,
-// dates, amounts and statute numbers are not detected. ACCOUNT, PASSPORT,
-// DRIVER_LICENSE and VEHICLE are defined but not yet detected.
+// amounts, case numbers, statute numbers and unlabelled dates are not
+// detected.
+//
+// [TagPolicy] replaces values with tags such as [전화번호], [PartialPolicy]
+// keeps their format and hides the middle (010-****-5678), and
+// [PseudonymPolicy] writes a keyed, per-tenant stable token ([이름:3fa9c1]).
+// [GenerateCorpus] and [Evaluate] measure detection quality.
 //
 // Offsets in [Span] count Unicode code points (runes) of the input, the
 // same index space as []rune(text), so callers in other languages
@@ -61,11 +81,12 @@ const (
 	PHONE          Type = "PHONE"          // 전화번호
 	EMAIL          Type = "EMAIL"          // 이메일
 	CARD           Type = "CARD"           // 카드번호 (payment card)
-	ACCOUNT        Type = "ACCOUNT"        // 계좌번호 (bank account); not detected yet
-	PASSPORT       Type = "PASSPORT"       // 여권번호; not detected yet
-	DRIVER_LICENSE Type = "DRIVER_LICENSE" // 운전면허번호; not detected yet
+	ACCOUNT        Type = "ACCOUNT"        // 계좌번호 (bank account)
+	PASSPORT       Type = "PASSPORT"       // 여권번호
+	DRIVER_LICENSE Type = "DRIVER_LICENSE" // 운전면허번호
 	BUSINESS_REG   Type = "BUSINESS_REG"   // 사업자등록번호
-	VEHICLE        Type = "VEHICLE"        // 차량번호; not detected yet
+	VEHICLE        Type = "VEHICLE"        // 차량번호 (licence plate)
+	BIRTH_DATE     Type = "BIRTH_DATE"     // 생년월일 (labelled date of birth)
 	IP             Type = "IP"             // IPv4 or IPv6 address
 	ADDRESS        Type = "ADDRESS"        // 주소 (road-name or lot-number address)
 	PERSON         Type = "PERSON"         // 이름 (person name, from context)
@@ -77,7 +98,7 @@ func Types() []Type {
 }
 
 var allTypes = [...]Type{RRN, FRN, CARD, BUSINESS_REG, PASSPORT, DRIVER_LICENSE,
-	ACCOUNT, EMAIL, PHONE, IP, VEHICLE, ADDRESS, PERSON}
+	ACCOUNT, EMAIL, PHONE, IP, VEHICLE, BIRTH_DATE, ADDRESS, PERSON}
 
 // Tag returns the Korean placeholder that [TagPolicy] writes for t.
 // Unknown types get the generic [개인정보] so that masking never fails open.
@@ -103,6 +124,8 @@ func (t Type) Tag() string {
 		return "[사업자등록번호]"
 	case VEHICLE:
 		return "[차량번호]"
+	case BIRTH_DATE:
+		return "[생년월일]"
 	case IP:
 		return "[IP주소]"
 	case ADDRESS:
@@ -115,30 +138,33 @@ func (t Type) Tag() string {
 
 // priority orders types when detected values overlap: the merged span takes
 // the type with the highest priority. Identifiers that are unique to one
-// person outrank contact data, which outranks context-based guesses.
+// person outrank contact data, which outranks context-based guesses. A
+// labelled birth date is below the registration number that contains it.
 func (t Type) priority() int {
 	switch t {
 	case RRN:
-		return 13
+		return 14
 	case FRN:
-		return 12
+		return 13
 	case CARD:
-		return 11
+		return 12
 	case BUSINESS_REG:
-		return 10
+		return 11
 	case PASSPORT:
-		return 9
+		return 10
 	case DRIVER_LICENSE:
-		return 8
+		return 9
 	case ACCOUNT:
-		return 7
+		return 8
 	case EMAIL:
-		return 6
+		return 7
 	case PHONE:
-		return 5
+		return 6
 	case IP:
-		return 4
+		return 5
 	case VEHICLE:
+		return 4
+	case BIRTH_DATE:
 		return 3
 	case ADDRESS:
 		return 2
@@ -157,7 +183,11 @@ type Span struct {
 	Text  string `json:"text"`
 }
 
-// Policy decides what replaces a detected span in masked text.
+// Policy decides what replaces a detected span in masked text. Replace
+// gets the span with Text set to the runes it covers.
+//
+// The policies of this package are [TagPolicy], [PartialPolicy],
+// [PseudonymPolicy] and [PerTypePolicy]; [ParsePolicy] picks one by name.
 type Policy interface {
 	Replace(s Span) string
 }
@@ -170,11 +200,15 @@ type TagPolicy struct{}
 // Replace implements [Policy].
 func (TagPolicy) Replace(s Span) string { return s.Type.Tag() }
 
+func (TagPolicy) opaque() bool { return true }
+
 // Mask replaces every span of text with p's replacement. Spans are rune
 // offsets as returned by [Detector.Detect]. Unsorted spans are sorted;
 // a span that overlaps an earlier one extends that earlier replacement
 // rather than being dropped, so no covered rune survives. Offsets outside
-// the text are clamped. A nil p means [TagPolicy].
+// the text are clamped. A nil p means [TagPolicy]. If p keeps part of the
+// values (see [PartialPolicy]) and that would leave any span's text in the
+// result, the whole text is masked with [TagPolicy] instead.
 func Mask(text string, spans []Span, p Policy) string {
 	if len(spans) == 0 {
 		return text
@@ -208,12 +242,16 @@ func Mask(text string, spans []Span, p Policy) string {
 			break // span starts beyond the text
 		}
 		b.WriteString(text[emitted:cur.byteOff])
-		b.WriteString(p.Replace(sp))
+		from := cur.byteOff
 		cur.advance(end)
+		// The policy sees what it replaces, even where a caller's span has
+		// no text or was clamped.
+		sp.Start, sp.End, sp.Text = start, cur.runeOff, text[from:cur.byteOff]
+		b.WriteString(p.Replace(sp))
 		emitted, covered = cur.byteOff, end
 	}
 	b.WriteString(text[emitted:])
-	return b.String()
+	return guardLeaks(text, b.String(), spans, p)
 }
 
 func bySpanStart(a, b Span) int { return cmp.Compare(a.Start, b.Start) }

@@ -213,14 +213,33 @@ func TestDetectAddress(t *testing.T) {
 		{"당시 강원도 삼척군 묵호읍 발한리 129번지에 거주", "강원도 삼척군 묵호읍 발한리 129번지"},
 		{"코레일은 서울특별시 중구 봉래동2가 122번지 일대", "서울특별시 중구 봉래동2가 122번지"},
 		{"부천시 소사구 심곡본동 539-10 1층 상가", "부천시 소사구 심곡본동 539-10 1층"},
+		{"주소는 서울 중구 세종대로 지하 2 입니다", "서울 중구 세종대로 지하 2"},
+		{"강원도 삼척군 묵호읍 발한리 산 12-3 임야", "강원도 삼척군 묵호읍 발한리 산 12-3"},
+		{"주소는 테헤란로 123입니다", "테헤란로 123"}, // no administrative unit, but a road name
+		{"판교역로 235 (삼평동) 방문", "판교역로 235 (삼평동)"},
+		{"도곡로18길 34에서", "도곡로18길 34"},
+		{"효원로 12번길 3 에", "효원로 12번길 3"},
+		{"역삼동 123-4번지 주택", "역삼동 123-4번지"},
+		{"이웃집(서울 금천의 독산1동 150-17)의", "독산1동 150-17"},
+		{"신림동 산 12-3 일대", "신림동 산 12-3"},
+		{"주소지: 퇴계로 100", "퇴계로 100"}, // vowel before 로, but an address word before it
+		{"백범로 88-1 앞", "백범로 88-1"},
 		// hard negatives
 		{"서울시 강남구 도로 1곳", ""},     // 도로 is not a road name
 		{"강남구 앞으로 10년", ""},       // the particle (으)로
 		{"수원시 팔달구 효원로 2019년", ""}, // a year, not a building number
 		{"성남시 분당구로 3번 출구", ""},
-		{"테헤란로 123", ""}, // no administrative unit (left for later)
 		{"우리 활동 3건", ""},
 		{"도시 국가 2곳", ""},
+		{"학교로 3 명이 갔다", ""},  // 학교 + particle 로
+		{"퇴계로 100", ""},      // vowel before 로 and no other evidence (a known miss)
+		{"규정대로 30 일 이내", ""}, // 대로 "as", not a road
+		{"병원을 상대로 1심", ""},
+		{"예수금대로 30% 손실", ""},
+		{"산책로 2 곳", ""},
+		{"우리 동 12-3", ""},
+		{"건물 지하 2층", ""},
+		{"세종대로 12345 번", ""}, // five digits: not a building number alone
 	})
 }
 
@@ -346,7 +365,7 @@ func TestTags(t *testing.T) {
 		RRN: "[주민등록번호]", FRN: "[외국인등록번호]", PHONE: "[전화번호]", EMAIL: "[이메일]",
 		CARD: "[카드번호]", ACCOUNT: "[계좌번호]", PASSPORT: "[여권번호]",
 		DRIVER_LICENSE: "[운전면허번호]", BUSINESS_REG: "[사업자등록번호]", VEHICLE: "[차량번호]",
-		IP: "[IP주소]", ADDRESS: "[주소]", PERSON: "[이름]",
+		BIRTH_DATE: "[생년월일]", IP: "[IP주소]", ADDRESS: "[주소]", PERSON: "[이름]",
 	}
 	require.Len(t, Types(), len(want))
 	for _, ty := range Types() {

@@ -71,3 +71,64 @@ var lotStopWords = []string{
 	"권리", "승리", "의리", "도리", "윤리", "심리", "진리", "경리", "비리", "총리",
 	"분리", "합리", "편리", "유리", "불리", "원리", "미리", "우리",
 }
+
+// plateSyllables are the purpose syllables that the plate rules (자동차
+// 등록번호판 등의 기준에 관한 고시) assign: private cars 가-마, 거-저, 고-조,
+// 구-주; commercial 아, 바, 사, 자; delivery 배; rental 하, 허, 호.
+const plateSyllables = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+
+// accountWords announce a bank account anywhere in the window before it.
+var accountWords = []string{"계좌", "입금", "송금", "이체", "은행", "뱅크", "예금", "통장"}
+
+// bankNames count as account context only right before the number,
+// because most are also ordinary words or place names (국민, 우리, 하나,
+// 광주). Names ending in 은행 or 뱅크 are covered by accountWords.
+var bankNames = []string{
+	"국민", "KB", "신한", "우리", "하나", "농협", "NH", "기업", "IBK", "카카오", "토스",
+	"케이", "새마을", "새마을금고", "우체국", "SC제일", "SC", "씨티", "수협", "부산", "대구",
+	"경남", "광주", "전북", "제주", "신협", "산업", "KDB", "저축",
+}
+
+// passportWords must precede a passport number.
+var passportWords = []string{"여권", "passport", "Passport", "PASSPORT"}
+
+// licenseWords let a driver's licence number without its region code or
+// hyphens count.
+var licenseWords = []string{"면허"}
+
+// vehicleWords let a plate with a space before its last four digits
+// (12가 3456) count.
+var vehicleWords = []string{"차량", "차 번호", "차번호", "번호판", "자동차", "주차", "승용차", "택시", "트럭"}
+
+// caseWords announce court case numbers, which look like old plates
+// (99도1234).
+var caseWords = []string{"사건", "법원", "판결", "선고", "판례", "대법"}
+
+// birthLabels announce a date of birth.
+var birthLabels = []string{"생년월일", "생일", "출생일", "DOB", "D.O.B", "Date of Birth", "Date of birth",
+	"date of birth", "Birth", "birth"}
+
+// phoneWords let a number without its area code count as a phone number.
+var phoneWords = []string{"연락처", "전화", "휴대폰", "핸드폰", "휴대전화", "HP", "H.P", "Tel", "TEL", "tel",
+	"팩스", "FAX", "Fax"}
+
+// phoneLabels are the 번호 labels that may precede a phone number; any
+// other (주문번호, 송장번호, 사건번호) names a different number.
+var phoneLabels = []string{"전화번호", "폰번호", "화번호", "연락번호", "팩스번호", "대표번호", "안심번호",
+	"직통번호", "내선번호", "HP번호", "회신번호", "발신번호", "수신번호", "상담번호"}
+
+// businessWords let ten plain digits count as a business registration
+// number.
+var businessWords = []string{"사업자"}
+
+// addressWords let a road or lot without administrative units count as
+// an address even where its name alone is ambiguous.
+var addressWords = []string{"주소", "거주지", "소재지", "도로명", "사는 곳", "거주하는"}
+
+// roadNounStopWords end in a consonant and 로 like road names (보행로,
+// 진입로) but are common nouns; see standaloneAddress.
+var roadNounStopWords = []string{
+	"보행로", "산책로", "등산로", "진입로", "출입로", "통학로", "통행로", "연결로", "탈출로",
+	"대피로", "우회로", "교차로", "활주로", "배수로", "하수로", "고속도로", "자전거도로",
+	"순환로", "비상로", "접근로", "이동로", "유통경로", "방문경로",
+}
