@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -20,6 +21,9 @@ type TenantOnboardingInput struct {
 	VLAN int `json:"vlan,omitempty"`
 	// DataVM asks for a tenant data VM (2 vCPU, 4 GB) on the tenant's VLAN.
 	DataVM bool `json:"data_vm,omitempty"`
+	// PIIPolicy is how personal data is masked: tag (default), partial, or
+	// pseudonym (keyed per tenant).
+	PIIPolicy string `json:"pii_policy,omitempty"`
 }
 
 // TenantOnboardingResult names what was created; API tokens themselves never
@@ -131,6 +135,7 @@ type RecordTenantInput struct {
 	Bucket      string `json:"bucket"`
 	AccessKey   string `json:"access_key"`
 	QuotaBytes  int64  `json:"quota_bytes"`
+	PIIPolicy   string `json:"pii_policy,omitempty"`
 }
 
 // DefaultStorageQuotaBytes applies when the input names no quota.
@@ -149,6 +154,9 @@ func (in TenantOnboardingInput) validate() error {
 	}
 	if in.StorageQuotaBytes < 0 || in.VGPUQuota < 0 {
 		return temporal.NewNonRetryableApplicationError("storage_quota_bytes and vgpu_quota must not be negative", ErrBadInput, nil)
+	}
+	if !slices.Contains([]string{"", "tag", "partial", "pseudonym"}, in.PIIPolicy) {
+		return temporal.NewNonRetryableApplicationError("pii_policy must be tag, partial or pseudonym", ErrBadInput, nil)
 	}
 	if in.VLAN < 0 || in.VLAN > 4094 {
 		return temporal.NewNonRetryableApplicationError("vlan must be in 1-4094 (or absent)", ErrBadInput, nil)
@@ -248,7 +256,7 @@ func runOnboarding(ctx workflow.Context, in TenantOnboardingInput, s *saga) (Ten
 
 	if err := do("tenant record", ActivityRecordTenant, RecordTenantInput{
 		TenantID: in.TenantID, DisplayName: in.DisplayName, Bucket: bucket.Bucket,
-		AccessKey: ident.AccessKey, QuotaBytes: in.StorageQuotaBytes,
+		AccessKey: ident.AccessKey, QuotaBytes: in.StorageQuotaBytes, PIIPolicy: in.PIIPolicy,
 	}, nil); err != nil {
 		return res, err
 	}

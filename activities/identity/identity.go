@@ -117,7 +117,7 @@ func (a *Activities) RecordTenant(ctx context.Context, in workflows.RecordTenant
 	existed := err == nil
 	err = a.Store.PutTenant(tenancy.Tenant{
 		ID: in.TenantID, DisplayName: in.DisplayName, Bucket: in.Bucket,
-		S3AccessKey: in.AccessKey, QuotaBytes: in.QuotaBytes,
+		S3AccessKey: in.AccessKey, QuotaBytes: in.QuotaBytes, PIIPolicy: in.PIIPolicy,
 	})
 	if err != nil || existed {
 		return err

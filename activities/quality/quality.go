@@ -35,11 +35,17 @@ type Activities struct {
 	S3       *minio.Client
 	Detector *pii.Detector
 	Rules    validate.Rules
-	Policy   pii.Policy
+	// Policies says how each tenant's personal data is masked.
+	Policies PolicySource
 	// MaxLineBytes bounds one record; longer lines are quarantined unread.
 	MaxLineBytes int
 	// Now is the clock for manifests (tests fix it).
 	Now func() time.Time
+}
+
+// PolicySource resolves a tenant's masking policy.
+type PolicySource interface {
+	PolicyFor(tenantID string) (pii.Policy, error)
 }
 
 // Progress is the heartbeat detail the UI shows while a batch is screened.
@@ -86,9 +92,14 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 	}
 	defer removeTemp(rejects)
 
+	policy, err := a.Policies.PolicyFor(in.TenantID)
+	if err != nil {
+		return workflows.ScreenResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("masking policy of %s: %v", in.TenantID, err), "BadPolicy", err)
+	}
 	res := workflows.ScreenResult{BatchID: in.BatchID, RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
 	hash := sha256.New()
-	if err := a.screen(ctx, io.TeeReader(obj, hash), validate.FormatOf(in.ObjectKey), staged, rejects, &res); err != nil {
+	sc := screening{Activities: a, policy: policy}
+	if err := sc.screen(ctx, io.TeeReader(obj, hash), validate.FormatOf(in.ObjectKey), staged, rejects, &res); err != nil {
 		return workflows.ScreenResult{}, err
 	}
 	res.SourceSHA256 = hex.EncodeToString(hash.Sum(nil))
@@ -109,7 +120,13 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 	return res, nil
 }
 
-func (a *Activities) screen(ctx context.Context, src io.Reader, format validate.Format, staged, rejects io.Writer, res *workflows.ScreenResult) error {
+// screening is one upload's pass, with the tenant's masking policy.
+type screening struct {
+	*Activities
+	policy pii.Policy
+}
+
+func (a screening) screen(ctx context.Context, src io.Reader, format validate.Format, staged, rejects io.Writer, res *workflows.ScreenResult) error {
 	maxRecord := a.MaxLineBytes
 	if maxRecord <= 0 {
 		maxRecord = 1 << 20
@@ -167,7 +184,7 @@ func (a *Activities) screen(ctx context.Context, src io.Reader, format validate.
 	return rejectW.Flush()
 }
 
-func (a *Activities) screenRecord(checker *validate.Checker, raw []byte, line int, staged *json.Encoder,
+func (a screening) screenRecord(checker *validate.Checker, raw []byte, line int, staged *json.Encoder,
 	reject func(quarantined) error, res *workflows.ScreenResult, stats *validate.BatchStats) error {
 	rec, rej := checker.Check(raw)
 	if rej != nil {
@@ -184,8 +201,8 @@ func (a *Activities) screenRecord(checker *validate.Checker, raw []byte, line in
 	return staged.Encode(rec)
 }
 
-func (a *Activities) mask(text string, counts map[string]int) (string, int) {
-	masked, spans := a.Detector.MaskText(text, a.Policy)
+func (a screening) mask(text string, counts map[string]int) (string, int) {
+	masked, spans := a.Detector.MaskText(text, a.policy)
 	for _, s := range spans {
 		counts[string(s.Type)]++
 	}

@@ -82,6 +82,7 @@ type Stack struct {
 	servers           []*http.Server
 	servingActivities *serving.Activities
 	tenantAPI         *tenantAPIBackend
+	piiPolicies       tenantPolicies
 	hypervisor        *hypervisor.Conn
 	logger            *slog.Logger
 }
@@ -162,7 +163,35 @@ func (s *Stack) openState(context.Context) error {
 	}
 	// The quality gate creates (and so owns) staging, quarantine and ai-training.
 	s.QualityGate, err = store.EnsureS3Credential(OwnerQualityGate, storage.S3RoleTenant)
-	return err
+	if err != nil {
+		return err
+	}
+	master, err := codec.LoadOrCreateKey(filepath.Join(s.Config.DataDir, "keys", "pii.key"))
+	if err != nil {
+		return err
+	}
+	s.piiPolicies = tenantPolicies{store: store, master: master}
+	return nil
+}
+
+// tenantPolicies gives each tenant the masking policy named in its record,
+// with a pseudonym key derived from the platform's master key and the tenant id,
+// so one person maps to one token within a tenant and to different ones across.
+type tenantPolicies struct {
+	store  *tenancy.Store
+	master []byte
+}
+
+func (p tenantPolicies) PolicyFor(tenantID string) (pii.Policy, error) {
+	var name string
+	if t, err := p.store.Tenant(tenantID); err == nil {
+		name = t.PIIPolicy
+	}
+	key, err := pii.TenantKey(p.master, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pii.ParsePolicy(name, key)
 }
 
 func (s *Stack) startS3(ctx context.Context) error {
@@ -338,7 +367,7 @@ func (s *Stack) startWorkers(context.Context) error {
 	})
 	gateWorker := worker.New(s.Client, workflows.TaskQueueQualityGate, worker.Options{})
 	workers.RegisterQualityGate(gateWorker, &quality.Activities{
-		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policy: pii.TagPolicy{},
+		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policies: s.piiPolicies,
 	})
 	gpuWorker := worker.New(s.Client, workflows.GPUHostTaskQueue(workflows.DefaultGPUHost), worker.Options{})
 	workers.RegisterGPUHost(gpuWorker, trainer)

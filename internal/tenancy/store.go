@@ -34,12 +34,15 @@ const (
 
 // Tenant is one municipality.
 type Tenant struct {
-	ID          string    `json:"id"`
-	DisplayName string    `json:"display_name"`
-	Bucket      string    `json:"bucket"`
-	S3AccessKey string    `json:"s3_access_key"`
-	QuotaBytes  int64     `json:"quota_bytes"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Bucket      string `json:"bucket"`
+	S3AccessKey string `json:"s3_access_key"`
+	QuotaBytes  int64  `json:"quota_bytes"`
+	// PIIPolicy names how the quality gate masks this tenant's personal data:
+	// tag (default), partial or pseudonym.
+	PIIPolicy string    `json:"pii_policy,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // S3Credential is an object-storage identity. Owner is a tenant id or a platform

@@ -15,10 +15,10 @@ import (
 // five, so macro-F1 moves by ±0.03 between splits; the seed is fixed so the
 // test is reproducible.
 const (
-	qualitySeed     = 42
-	qualityHoldout  = 0.2
-	minMacroF1      = 0.51
-	minAccuracy     = 0.55
+	qualitySeed    = 42
+	qualityHoldout = 0.2
+	minMacroF1     = 0.51
+	minAccuracy    = 0.55
 )
 
 func TestQualityOnSampleData(t *testing.T) {
