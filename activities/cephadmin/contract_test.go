@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -38,44 +37,7 @@ var contractTenants = []string{"suwon", "seongnam", "yongin"}
 // there is no usable cluster.
 func contractEnv(t *testing.T) cephadmin.Env {
 	t.Helper()
-	path := cephadmin.EnvFilePath()
-	env, reason := probeCluster(path)
-	if reason == "" {
-		return env
-	}
-	msg := fmt.Sprintf(`
-################################################################################
-##  CEPH CONTRACT TESTS NOT RUN: %s
-##  Boot a cluster with:  infra/ceph/up.sh /tmp/dure-ceph   (or .ci/ceph.sh)
-##  then run the tests again (env file: $%s, default %s).
-################################################################################`,
-		reason, cephadmin.EnvFileVar, cephadmin.DefaultEnvFile)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "\nCI=true: the contract tests must run in CI.")
-	}
-	// Also to stderr, so the skip is seen without -v.
-	fmt.Fprintln(os.Stderr, msg)
-	t.Skip(msg)
-	return cephadmin.Env{}
-}
-
-func probeCluster(path string) (cephadmin.Env, string) {
-	for _, tool := range []string{"ceph", "radosgw-admin", "rados"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return cephadmin.Env{}, tool + " is not installed"
-		}
-	}
-	env, err := cephadmin.LoadEnv(path)
-	if err != nil {
-		return cephadmin.Env{}, err.Error()
-	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get(env.RGWEndpoint)
-	if err != nil {
-		return cephadmin.Env{}, fmt.Sprintf("RGW at %s does not answer: %v", env.RGWEndpoint, err)
-	}
-	resp.Body.Close()
-	return env, ""
+	return cephadmin.RequireCluster(t)
 }
 
 func s3Client(t *testing.T, endpoint string, cred cephadmin.Credential) *minio.Client {

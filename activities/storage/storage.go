@@ -40,8 +40,12 @@ type Activities struct {
 	Endpoint    objstore.Endpoint
 	// Platform is the administrative identity, used to empty buckets on removal.
 	Platform tenancy.S3Credential
-	// QualityGateAccessKey is granted read access to every tenant bucket.
-	QualityGateAccessKey string
+	// QualityGate names the identity granted read access to every tenant bucket,
+	// as bucket policies name principals on this S3 server.
+	QualityGate string
+	// Principal names a tenant in a bucket policy; nil uses its access key (the
+	// embedded S3 server), RGWPrincipal suits Ceph RGW.
+	Principal func(tenantID string, cred tenancy.S3Credential) string
 }
 
 // EnsureStorageIdentity creates the tenant's S3 user unless it exists, and sets
@@ -85,7 +89,11 @@ func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.Tenant
 			return workflows.TenantBucket{}, err
 		}
 	}
-	policy, err := tenantBucketPolicy(bucket, cred.AccessKey, a.QualityGateAccessKey)
+	owner := cred.AccessKey
+	if a.Principal != nil {
+		owner = a.Principal(in.TenantID, cred)
+	}
+	policy, err := tenantBucketPolicy(bucket, owner, a.QualityGate)
 	if err != nil {
 		return workflows.TenantBucket{}, err
 	}
@@ -124,7 +132,7 @@ func (a *Activities) DeleteTenantBucket(ctx context.Context, tenantID string) er
 // list and get. The owner is named too because an S3 server that evaluates a
 // bucket policy (versitygw does) consults no ACL once a policy exists.
 func tenantBucketPolicy(bucket, tenantKey, qualityGateKey string) (string, error) {
-	if qualityGateKey == "" {
+	if qualityGateKey == "" || tenantKey == "" {
 		return "", errors.New("no quality-gate identity configured")
 	}
 	type statement struct {

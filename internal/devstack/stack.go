@@ -357,7 +357,7 @@ func (s *Stack) startWorkers(context.Context) error {
 	workers.RegisterControlPlane(control, workers.ControlPlane{
 		Storage: &storage.Activities{
 			Provisioner: storage.StoreProvisioner{Store: s.Store}, Credentials: s.Store,
-			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGateAccessKey: s.QualityGate.AccessKey,
+			Endpoint: s.S3Endpoint, Platform: s.Platform, QualityGate: s.QualityGate.AccessKey,
 		},
 		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
 		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan(), Hypervisor: hv},

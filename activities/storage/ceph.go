@@ -1,0 +1,53 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dure-platform/dure/activities/cephadmin"
+	"github.com/dure-platform/dure/internal/tenancy"
+)
+
+// CephProvisioner gives each tenant, on Ceph, its own RADOS pool, a placement
+// target tagged for it alone, and an RGW user placed there with user and bucket
+// quotas (activities/cephadmin). The credential is kept in the platform's
+// records, from which the storage activities sign as the tenant.
+type CephProvisioner struct {
+	Tenants *cephadmin.TenantStorage
+	Store   *tenancy.Store
+}
+
+// S3RoleCephUser marks credentials that RGW, not the platform, authenticates.
+const S3RoleCephUser = "rgw-user"
+
+// EnsureUser provisions (or finds) the tenant's pool, placement and user.
+func (p CephProvisioner) EnsureUser(ctx context.Context, tenantID string, quotaBytes int64) (tenancy.S3Credential, bool, error) {
+	prov, err := p.Tenants.Onboard(ctx, cephadmin.TenantSpec{ID: tenantID, DisplayName: tenantID, QuotaBytes: quotaBytes})
+	if err != nil {
+		// Undo what this attempt created, so a retry starts clean and nothing is left behind.
+		if cerr := p.Tenants.Compensate(ctx, prov); cerr != nil {
+			return tenancy.S3Credential{}, false, fmt.Errorf("onboard %s on ceph: %w (and compensation failed: %v)", tenantID, err, cerr)
+		}
+		return tenancy.S3Credential{}, false, fmt.Errorf("onboard %s on ceph: %w", tenantID, err)
+	}
+	cred := tenancy.S3Credential{AccessKey: prov.Credential.AccessKey, SecretKey: prov.Credential.SecretKey, Owner: tenantID, Role: S3RoleCephUser}
+	if err := p.Store.DeleteS3CredentialsOf(tenantID); err != nil {
+		return tenancy.S3Credential{}, false, err
+	}
+	if err := p.Store.PutS3Credential(cred); err != nil {
+		return tenancy.S3Credential{}, false, err
+	}
+	return cred, prov.CreatedUser, nil
+}
+
+// DeleteUser removes the tenant's user (with its data), placement and pools.
+func (p CephProvisioner) DeleteUser(ctx context.Context, tenantID string) error {
+	if _, err := p.Tenants.RemoveTenant(ctx, tenantID); err != nil {
+		return fmt.Errorf("remove %s from ceph: %w", tenantID, err)
+	}
+	return p.Store.DeleteS3CredentialsOf(tenantID)
+}
+
+// RGWPrincipal names an RGW user in a bucket policy: RGW matches principals by
+// user ARN, where the embedded S3 server matches access keys.
+func RGWPrincipal(uid string) string { return "arn:aws:iam:::user/" + uid }
