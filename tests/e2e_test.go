@@ -31,6 +31,7 @@ import (
 	"github.com/dure-platform/dure/internal/devstack"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
 )
 
 // The embedded S3 server allows one instance per process, so every test in this
@@ -111,6 +112,17 @@ func TestThreeTenantsExist(t *testing.T) {
 	}
 	assert.Equal(t, []int{20, 21, 22}, []int{stack.Store.VLAN("suwon"), stack.Store.VLAN("seongnam"), stack.Store.VLAN("yongin")},
 		"the pilot tenants get VLANs 20, 21, 22 of the network plan")
+
+	// Onboarding registered each quota with the running GPU pool.
+	resp, err := stack.Client.QueryWorkflow(context.Background(), workflows.GPUPoolWorkflowID, "", workflows.QueryGPUAllocation)
+	require.NoError(t, err)
+	var alloc map[string]any
+	require.NoError(t, resp.Get(&alloc))
+	raw, err := json.Marshal(alloc)
+	require.NoError(t, err)
+	for _, pilot := range demo.PilotTenants {
+		assert.Contains(t, string(raw), `"`+pilot.ID+`"`, "the pool knows %s", pilot.ID)
+	}
 }
 
 func TestModelVersionRegistered(t *testing.T) {

@@ -44,6 +44,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		"Training":          workflows.Training,
 		"ModelPromotion":    workflows.ModelPromotion,
 		"Retraining":        workflows.Retraining,
+		"GPUPool":           workflows.GPUPool,
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}

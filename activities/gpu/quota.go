@@ -3,16 +3,27 @@ package gpu
 
 import (
 	"context"
+	"fmt"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 
+	"github.com/dure-platform/dure/internal/gpupool"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
 )
 
-// QuotaActivities records tenants' vGPU quotas, which the GPU pool reads.
+// PoolUpdater sends updates to the running GPUPool workflow.
+type PoolUpdater interface {
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+// QuotaActivities records tenants' vGPU quotas and tells the GPU pool.
 type QuotaActivities struct {
 	Store *tenancy.Store
+	// Pool, when set, receives the quota at once; the pool also reads the
+	// recorded quotas when it starts.
+	Pool PoolUpdater
 }
 
 // RegisterGPUQuota sets a tenant's quota; 0 removes it (offboarding).
@@ -20,6 +31,31 @@ func (a *QuotaActivities) RegisterGPUQuota(ctx context.Context, in workflows.GPU
 	if err := a.Store.SetGPUQuota(in.TenantID, in.VGPUs); err != nil {
 		return err
 	}
+	if a.Pool != nil {
+		if err := a.tellPool(ctx, in); err != nil {
+			return fmt.Errorf("gpu pool: %w", err)
+		}
+	}
 	activity.GetLogger(ctx).Info("gpu quota registered", "tenant", in.TenantID, "vgpus", in.VGPUs)
 	return nil
+}
+
+// tellPool sets the tenant's quota in the pool, adding the tenant first when the
+// pool does not know it yet.
+func (a *QuotaActivities) tellPool(ctx context.Context, in workflows.GPUQuotaInput) error {
+	update := func(name string, arg any) error {
+		h, err := a.Pool.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflows.GPUPoolWorkflowID, UpdateName: name, Args: []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return err
+		}
+		return h.Get(ctx, nil)
+	}
+	err := update(workflows.UpdateGPUSetQuota, workflows.GPUQuota{Tenant: in.TenantID, Quota: in.VGPUs})
+	if err == nil || in.VGPUs == 0 {
+		return nil // a tenant the pool never knew needs no quota removed
+	}
+	return update(workflows.UpdateGPUAddTenant, gpupool.TenantConfig{Name: in.TenantID, Quota: in.VGPUs})
 }

@@ -37,9 +37,9 @@ type Tenant struct {
 
 // PilotTenants are the three municipalities of the pilot.
 var PilotTenants = []Tenant{
-	{ID: "suwon", DisplayName: "수원시", SampleFile: "suwon.jsonl", VGPUQuota: 3},
-	{ID: "seongnam", DisplayName: "성남시", SampleFile: "seongnam.jsonl", VGPUQuota: 3},
-	{ID: "yongin", DisplayName: "용인시", SampleFile: "yongin.jsonl", VGPUQuota: 2},
+	{ID: "suwon", DisplayName: "수원시", SampleFile: "suwon.jsonl", VGPUQuota: 10},
+	{ID: "seongnam", DisplayName: "성남시", SampleFile: "seongnam.jsonl", VGPUQuota: 10},
+	{ID: "yongin", DisplayName: "용인시", SampleFile: "yongin.jsonl", VGPUQuota: 8},
 }
 
 // Runner holds what the demo drives.

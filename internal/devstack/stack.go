@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -36,6 +38,7 @@ import (
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/gateway"
+	"github.com/dure-platform/dure/internal/gpupool"
 	"github.com/dure-platform/dure/internal/inference"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/pii"
@@ -130,6 +133,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 		{"temporal", s.startTemporal},
 		{"workers", s.startWorkers},
 		{"schedules", s.ensureSchedules},
+		{"gpu pool", s.ensureGPUPool},
 	}
 	for _, step := range steps {
 		if err := step.run(ctx); err != nil {
@@ -361,7 +365,7 @@ func (s *Stack) startWorkers(context.Context) error {
 		},
 		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
 		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan(), Hypervisor: hv},
-		GPUQuota: &gpu.QuotaActivities{Store: s.Store},
+		GPUQuota: &gpu.QuotaActivities{Store: s.Store, Pool: s.Client},
 		Training: trainer,
 		Serving:  s.servingActivities,
 	})
@@ -407,6 +411,24 @@ func (s *Stack) ensureSchedules(ctx context.Context) error {
 			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
 		},
 	})
+}
+
+// ensureGPUPool starts the GPUPool entity workflow unless it runs already. The
+// dev stack's inventory is one simulated host of eight H100s, each split into
+// four vGPU slices; tenant quotas are in slices.
+func (s *Stack) ensureGPUPool(ctx context.Context) error {
+	var tenants []gpupool.TenantConfig
+	for tenant, q := range s.Store.GPUQuotas() {
+		tenants = append(tenants, gpupool.TenantConfig{Name: tenant, Quota: q})
+	}
+	slices.SortFunc(tenants, func(a, b gpupool.TenantConfig) int { return strings.Compare(a.Name, b.Name) })
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.GPUPoolWorkflowID, TaskQueue: workflows.TaskQueueControlPlane,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, "GPUPool", workflows.GPUPoolInput{
+		HostCount: 1, GPUsPerHost: 8, Model: "H100", Profile: "H100-20C", SlicesPerGPU: 4, UnitsPerGPU: 4, Tenants: tenants,
+	})
+	return err
 }
 
 // serve starts an HTTP server and returns its base URL.
