@@ -31,6 +31,9 @@ func commands() []command {
 		{"eval", "evaluate a model on a JSONL file", runEval},
 		{"anonymize", "mask personal data in JSON lines {\"text\":...} from stdin", runAnonymize},
 		{"bench", "run a benchmark: gpupool (policy vs FIFO on a simulated trace)", runBench},
+		{"decide", "approve or reject an ingested batch (operator token)", runDecide},
+		{"tokens", "list, rotate or revoke a tenant's tokens (tenant-admin or platform-admin token)", runTokens},
+		{"models", "list registered model versions and their lineage", runModels},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/tenancy"
@@ -23,6 +24,13 @@ import (
 // Authenticator resolves a bearer token.
 type Authenticator interface {
 	Authenticate(plaintext string) (tenancy.Token, error)
+}
+
+// Tokens manages a tenant's tokens.
+type Tokens interface {
+	Tokens(tenant string) []tenancy.Token
+	RotateToken(id string) (string, tenancy.Token, error)
+	RevokeToken(id string) error
 }
 
 // Upload is one object in a tenant's raw bucket.
@@ -76,15 +84,22 @@ var ErrNotFound = errors.New("not found")
 // API is the tenant-scoped HTTP API.
 type API struct {
 	auth      Authenticator
+	tokens    Tokens
 	backend   Backend
 	audit     *audit.Log
 	logger    *slog.Logger
 	maxUpload int64
 }
 
+// Store is what the API needs of the tenant store.
+type Store interface {
+	Authenticator
+	Tokens
+}
+
 // New returns the API; maxUpload bounds one upload's size in bytes.
-func New(auth Authenticator, backend Backend, log *audit.Log, logger *slog.Logger, maxUpload int64) *API {
-	return &API{auth: auth, backend: backend, audit: log, logger: logger, maxUpload: maxUpload}
+func New(store Store, backend Backend, log *audit.Log, logger *slog.Logger, maxUpload int64) *API {
+	return &API{auth: store, tokens: store, backend: backend, audit: log, logger: logger, maxUpload: maxUpload}
 }
 
 // Handler routes the API.
@@ -97,6 +112,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/models", a.scoped(tenancy.PermReadModels, a.listTenantModels))
 	mux.HandleFunc("POST /v1/tenants/{tenant}/workflows/{id}/decision", a.scoped(tenancy.PermApproveData, a.decide))
 	mux.HandleFunc("GET /v1/tenants/{tenant}/audit", a.scoped(tenancy.PermReadAuditTrail, a.auditTrail))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/tokens", a.scoped(tenancy.PermManageTokens, a.listTokens))
+	mux.HandleFunc("POST /v1/tenants/{tenant}/tokens/{id}/rotate", a.scoped(tenancy.PermManageTokens, a.rotateToken))
+	mux.HandleFunc("DELETE /v1/tenants/{tenant}/tokens/{id}", a.scoped(tenancy.PermManageTokens, a.revokeToken))
 	mux.HandleFunc("GET /v1/models", a.platform(tenancy.PermReadModels, a.listModels))
 	mux.HandleFunc("GET /v1/models/{version}", a.platform(tenancy.PermReadModels, a.getModel))
 	return mux
@@ -148,9 +166,7 @@ func (a *API) deny(r *http.Request, tok tenancy.Token, tenant string, perm tenan
 		actor = "token:" + tok.ID
 	}
 	detail := fmt.Sprintf("%s %s (%s): %s", r.Method, r.URL.Path, perm, why)
-	if err := a.audit.Append(audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail}); err != nil {
-		a.logger.Error("audit append failed", "err", err)
-	}
+	a.record(audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail})
 	a.logger.Warn("request refused", "tenant", tenant, "actor", actor, "permission", perm, "reason", why)
 }
 
@@ -240,6 +256,79 @@ func (a *API) getModel(w http.ResponseWriter, r *http.Request, _ tenancy.Token, 
 	}
 	m, err := a.backend.GetModel(r.Context(), v)
 	a.answer(w, m, err)
+}
+
+// TokenView is a token as the API shows it: never its hash.
+type TokenView struct {
+	ID        string     `json:"id"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Token is the plaintext, present only in the answer to a rotation.
+	Token string `json:"token,omitempty"`
+}
+
+func view(t tenancy.Token) TokenView {
+	return TokenView{ID: t.ID, Role: string(t.Role), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt}
+}
+
+func (a *API) listTokens(w http.ResponseWriter, _ *http.Request, _ tenancy.Token, tenant string) {
+	out := []TokenView{}
+	for _, t := range a.tokens.Tokens(tenant) {
+		out = append(out, view(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ownToken finds a token of the tenant; another tenant's token is answered as
+// absent.
+func (a *API) ownToken(tenant, id string) (tenancy.Token, bool) {
+	for _, t := range a.tokens.Tokens(tenant) {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return tenancy.Token{}, false
+}
+
+func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
+	old, ok := a.ownToken(tenant, r.PathValue("id"))
+	if !ok || old.RevokedAt != nil {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	plaintext, tok, err := a.tokens.RotateToken(old.ID)
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	a.record(audit.Event{Action: audit.ActionGrant, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + tok.ID,
+		Detail: "rotation of token:" + old.ID + ", role " + string(tok.Role)})
+	a.record(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID, Detail: "rotated"})
+	v := view(tok)
+	v.Token = plaintext
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
+	old, ok := a.ownToken(tenant, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if err := a.tokens.RevokeToken(old.ID); err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	a.record(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID})
+	writeJSON(w, http.StatusOK, map[string]string{"revoked": old.ID})
+}
+
+func (a *API) record(e audit.Event) {
+	if err := a.audit.Append(e); err != nil {
+		a.logger.Error("audit append failed", "err", err)
+	}
 }
 
 func (a *API) auditTrail(w http.ResponseWriter, _ *http.Request, _ tenancy.Token, tenant string) {
