@@ -331,3 +331,18 @@ func knownDepartments(t *testing.T) []string {
 	return []string{"기타", "육아/교육", "교통/건축/국토", "보건복지", "인권/성평등", "정치개혁", "안전/환경", "행정",
 		"외교/통일/국방", "일자리", "문화/예술/체육/언론", "경제민주화", "반려동물", "미래", "농산어촌", "성장동력", "저출산/고령화대책"}
 }
+
+// The ops endpoint exports the gateway's, the replicas' and the GPUs' metrics;
+// without a driver the dev stack reports a simulated host of eight GPUs.
+func TestMetricsEndpoint(t *testing.T) {
+	resp, err := http.Get(stack.OpsURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	body := string(raw)
+	for _, name := range []string{"dure_gateway_requests_total", "dure_inference_model_version", "dure_gpu_utilization_ratio", "dure_gpu_memory_total_bytes"} {
+		assert.Contains(t, body, name)
+	}
+	assert.Equal(t, 8, strings.Count(body, "dure_gpu_memory_total_bytes{"), "one series per GPU")
+}

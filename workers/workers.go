@@ -83,9 +83,13 @@ func RegisterQualityGate(r Registry, a *quality.Activities) {
 	})
 }
 
-// RegisterGPUHost registers the activities bound to one GPU host.
-func RegisterGPUHost(r Registry, a *training.Activities) {
-	register(r, map[string]any{workflows.ActivityTrainModel: a.TrainModel})
+// RegisterGPUHost registers the activities bound to one GPU host: NVML is
+// host-local, and the trainer runs where its GPU is.
+func RegisterGPUHost(r Registry, a *training.Activities, inventory *gpu.Activities) {
+	register(r, map[string]any{
+		workflows.ActivityTrainModel:   a.TrainModel,
+		workflows.ActivityGPUInventory: inventory.GPUInventory,
+	})
 }
 
 func register(r Registry, acts map[string]any) {

@@ -44,6 +44,7 @@ const (
 	ActivityEnsureDataVM        = "EnsureDataVM"
 	ActivityDestroyDataVM       = "DestroyDataVM"
 	ActivityRegisterGPUQuota    = "RegisterGPUQuota"
+	ActivityGPUInventory        = "GPUInventory"
 
 	ActivityScreenUpload   = "ScreenUpload"
 	ActivityPublishDataset = "PublishDataset"

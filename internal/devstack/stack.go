@@ -87,6 +87,7 @@ type Stack struct {
 	tenantAPI         *tenantAPIBackend
 	piiPolicies       tenantPolicies
 	hypervisor        *hypervisor.Conn
+	nvml              *gpu.Session
 	logger            *slog.Logger
 }
 
@@ -175,6 +176,31 @@ func (s *Stack) openState(context.Context) error {
 		return err
 	}
 	s.piiPolicies = tenantPolicies{store: store, master: master}
+	return s.ensurePlatformTokens()
+}
+
+// ensurePlatformTokens gives the dev stack's operators an operator and a
+// platform-admin token, written once (mode 0600) to the token dir.
+func (s *Stack) ensurePlatformTokens() error {
+	for _, role := range []tenancy.Role{tenancy.RoleOperator, tenancy.RolePlatformAdmin} {
+		path := identity.TokenFile(s.TokenDir, "platform", string(role))
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		plain, tok, err := s.Store.IssueToken("", role)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(s.TokenDir, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(plain+"\n"), 0o600); err != nil {
+			return err
+		}
+		if err := s.Audit.Append(audit.Event{Action: audit.ActionGrant, Actor: "dure dev", Subject: "token:" + tok.ID, Detail: "role " + string(role)}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -374,7 +400,7 @@ func (s *Stack) startWorkers(context.Context) error {
 		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policies: s.piiPolicies,
 	})
 	gpuWorker := worker.New(s.Client, workflows.GPUHostTaskQueue(workflows.DefaultGPUHost), worker.Options{})
-	workers.RegisterGPUHost(gpuWorker, trainer)
+	workers.RegisterGPUHost(gpuWorker, trainer, &gpu.Activities{Host: workflows.DefaultGPUHost, Source: s.gpuSource()})
 
 	for _, w := range []worker.Worker{control, gateWorker, gpuWorker} {
 		if err := w.Start(); err != nil {
@@ -411,6 +437,21 @@ func (s *Stack) ensureSchedules(ctx context.Context) error {
 			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
 		},
 	})
+}
+
+// gpuSource reads the host's GPUs through NVML, or simulates one 8-GPU host
+// where there is no driver (the dev default), and exports them as metrics.
+func (s *Stack) gpuSource() gpu.Source {
+	var src gpu.Source = gpu.DefaultSimulated(workflows.DefaultGPUHost)
+	session, err := gpu.OpenSystem(s.logger)
+	if err == nil {
+		s.nvml = session
+		src = session
+	} else {
+		s.logger.Info("no NVML on this host: using a simulated 8-GPU inventory", "reason", err)
+	}
+	s.Metrics.MustRegister(gpu.NewCollector(workflows.DefaultGPUHost, src, gpu.CollectorOptions{Logger: s.logger}))
+	return src
 }
 
 // ensureGPUPool starts the GPUPool entity workflow unless it runs already. The
@@ -463,6 +504,9 @@ func (s *Stack) Close() error {
 	}
 	if s.hypervisor != nil {
 		errs = append(errs, s.hypervisor.Close())
+	}
+	if s.nvml != nil {
+		errs = append(errs, s.nvml.Close())
 	}
 	if s.temporal != nil {
 		errs = append(errs, s.temporal.Stop())
