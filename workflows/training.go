@@ -39,6 +39,9 @@ type TrainModelInput struct {
 type TrainModelResult struct {
 	CandidateKey string       `json:"candidate_key"`
 	Metrics      ModelMetrics `json:"metrics"`
+	// ResumedFromEpoch is the checkpoint this attempt started from (0 for
+	// a fresh start): an earlier attempt died after that many epochs.
+	ResumedFromEpoch int `json:"resumed_from_epoch,omitempty"`
 }
 
 // RegisterModelInput records a candidate as a new immutable version.
@@ -99,6 +102,9 @@ func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 		Datasets:    datasets, HoldoutFraction: in.HoldoutFraction, Seed: in.Seed,
 	}
 	var trained TrainModelResult
+	// CandidateID (the run ID) is stable across the activity's retries, so
+	// a retry finds the checkpoints the failed attempt left under
+	// checkpoints/<candidate_id>/ and loses at most one checkpoint interval.
 	gctx := longActivity(ctx, GPUHostTaskQueue(in.GPUHost), 4*time.Hour)
 	if err := workflow.ExecuteActivity(gctx, ActivityTrainModel, params).Get(ctx, &trained); err != nil {
 		return TrainingResult{}, fmt.Errorf("train: %w", err)

@@ -4,13 +4,14 @@
 package training
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/activity"
@@ -32,6 +33,24 @@ type Activities struct {
 	WorkDir string
 	// Options are the classifier's hyperparameters.
 	Options textclf.Options
+
+	// TrainerCommand runs the trainer as its own process: the program and
+	// its leading arguments, to which the train-job flags are appended,
+	// e.g. {"/usr/local/bin/dure", "train-job"}. Empty runs trainjob in
+	// this process, which a `go test` binary must do since it is no dure.
+	TrainerCommand []string
+	// Checkpoints keeps checkpoints beyond one attempt; nil stores them in
+	// the S3 bucket "checkpoints".
+	Checkpoints CheckpointStore
+	// CheckpointEvery and CheckpointInterval set the cadence; zero takes
+	// trainjob's defaults.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
+	// KillGrace is how long a cancelled trainer process has, after
+	// SIGTERM, to write its checkpoint before SIGKILL; zero means 30s.
+	KillGrace time.Duration
+	// Logger defaults to slog.Default.
+	Logger *slog.Logger
 }
 
 // ListDatasets returns the published datasets, all of them or those named.
@@ -68,7 +87,8 @@ func (a *Activities) ListDatasets(ctx context.Context, ids []string) ([]workflow
 	return out, nil
 }
 
-// TrainModel downloads the datasets, trains, evaluates on the held-out split and
+// TrainModel downloads the datasets, trains (resuming from the newest
+// checkpoint an earlier attempt left), evaluates on the held-out split and
 // uploads the candidate artifact. Progress goes to the activity's heartbeat.
 func (a *Activities) TrainModel(ctx context.Context, in workflows.TrainModelInput) (workflows.TrainModelResult, error) {
 	dir, err := os.MkdirTemp(a.WorkDir, "train-"+in.CandidateID+"-")
@@ -77,42 +97,34 @@ func (a *Activities) TrainModel(ctx context.Context, in workflows.TrainModelInpu
 	}
 	defer os.RemoveAll(dir)
 
-	var examples []textclf.Example
-	for _, ds := range in.Datasets {
-		ex, err := a.readDataset(ctx, ds)
-		if err != nil {
-			return workflows.TrainModelResult{}, err
+	files := make([]string, len(in.Datasets))
+	for i, ds := range in.Datasets {
+		files[i] = filepath.Join(dir, fmt.Sprintf("data-%03d.jsonl", i))
+		if err := a.S3.FGetObject(ctx, objstore.BucketAITraining, ds.DataKey, files[i], minio.GetObjectOptions{}); err != nil {
+			return workflows.TrainModelResult{}, fmt.Errorf("download dataset %s: %w", ds.DatasetID, err)
 		}
-		examples = append(examples, ex...)
 	}
-	outDir := filepath.Join(dir, "model")
-	res, err := trainjob.Run(ctx, examples, trainjob.Spec{
-		OutDir: outDir, HoldoutFraction: in.HoldoutFraction, Seed: in.Seed, Options: a.Options,
-	}, func(e trainjob.Event) { activity.RecordHeartbeat(ctx, e) })
+	job := Job{
+		CandidateID: in.CandidateID, DataFiles: files, HoldoutFraction: in.HoldoutFraction, Seed: in.Seed,
+		Dir: dir, Heartbeat: func(e trainjob.Event) { activity.RecordHeartbeat(ctx, e) },
+	}
+	out, err := a.runJob(ctx, job)
 	if err != nil {
 		return workflows.TrainModelResult{}, err
 	}
 	key := registry.CandidateKey(in.CandidateID)
-	if _, err := a.S3.FPutObject(ctx, objstore.BucketModelRegistry, key, filepath.Join(outDir, registry.ArtifactName), minio.PutObjectOptions{}); err != nil {
+	if _, err := a.S3.FPutObject(ctx, objstore.BucketModelRegistry, key, filepath.Join(out.ModelDir, registry.ArtifactName), minio.PutObjectOptions{}); err != nil {
 		return workflows.TrainModelResult{}, fmt.Errorf("upload candidate: %w", err)
 	}
-	return workflows.TrainModelResult{CandidateKey: key, Metrics: workflows.ModelMetrics{
+	// The model is safe; its checkpoints are not needed any more.
+	if err := a.checkpointStore().Delete(ctx, in.CandidateID); err != nil {
+		a.logger().Warn("deleting checkpoints", "candidate", in.CandidateID, "err", err)
+	}
+	res := out.Result
+	return workflows.TrainModelResult{CandidateKey: key, ResumedFromEpoch: out.ResumedFromEpoch, Metrics: workflows.ModelMetrics{
 		HoldoutMacroF1: res.Holdout.MacroF1, HoldoutAccuracy: res.Holdout.Accuracy,
 		TrainRecords: res.TrainRecords, HoldoutRecords: res.HoldoutRecords, Classes: res.Classes,
 	}}, nil
-}
-
-func (a *Activities) readDataset(ctx context.Context, ds workflows.Dataset) ([]textclf.Example, error) {
-	obj, err := a.S3.GetObject(ctx, objstore.BucketAITraining, ds.DataKey, minio.GetObjectOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("open dataset %s: %w", ds.DatasetID, err)
-	}
-	defer obj.Close()
-	ex, err := textclf.ReadJSONL(bufio.NewReader(obj))
-	if err != nil {
-		return nil, fmt.Errorf("read dataset %s: %w", ds.DatasetID, err)
-	}
-	return ex, nil
 }
 
 // RegisterModel records the candidate as the next model version.

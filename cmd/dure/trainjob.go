@@ -12,34 +12,16 @@ import (
 	"github.com/dure-platform/dure/internal/trainjob"
 )
 
-// Exit codes of `dure train-job`, part of the trainer contract: 0 done, 1 failed,
-// 2 bad arguments or input.
+// runTrainJob is `dure train-job`; the contract (flags, events, exit codes
+// 0 done, 1 failed or cancelled, 2 bad arguments or input) lives in
+// trainjob.Main so that the Training activity's tests can run it as a child
+// process without building this binary.
 func runTrainJob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dure train-job", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var data stringList
-	fs.Var(&data, "data", "JSONL file with title, body, department (repeatable)")
-	out := fs.String("out", "", "directory to write the model to")
-	holdout := fs.Float64("holdout", 0.2, "fraction held out for evaluation")
-	seed := fs.Int64("seed", 1, "random seed")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if len(data) == 0 || *out == "" {
-		return usageError{errors.New("train-job needs --data FILE.jsonl (repeatable) and --out DIR")}
-	}
-	examples, err := trainjob.ReadFiles(data...)
-	if err != nil {
+	err := trainjob.Main(ctx, args, stdout, stderr)
+	if errors.Is(err, trainjob.ErrUsage) {
 		return usageError{err}
 	}
-	enc := json.NewEncoder(stdout)
-	res, err := trainjob.Run(ctx, examples, trainjob.Spec{
-		OutDir: *out, HoldoutFraction: *holdout, Seed: *seed, Options: textclf.DefaultOptions(),
-	}, func(e trainjob.Event) { _ = enc.Encode(e) })
-	if err != nil {
-		return err
-	}
-	return enc.Encode(map[string]any{"event": "done", "result": res})
+	return err
 }
 
 func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Errors returned by Train for unusable input; test with errors.Is.
@@ -40,6 +41,10 @@ const biasFeature = 1.0
 // wrapping ctx.Err(). Labels are compared after trimming spaces. On the
 // pilot data (~2,300 complaints) training takes about a second on 2 cores.
 func Train(ctx context.Context, examples []Example, opts Options, progress func(Progress)) (*Model, error) {
+	return train(ctx, examples, opts, CheckpointConfig{}, progress)
+}
+
+func train(ctx context.Context, examples []Example, opts Options, cp CheckpointConfig, progress func(Progress)) (*Model, error) {
 	opts, err := opts.resolve()
 	if err != nil {
 		return nil, err
@@ -61,7 +66,7 @@ func Train(ctx context.Context, examples []Example, opts Options, progress func(
 		return nil, err
 	}
 	x := m.vectorizeAll(examples, opts.Workers)
-	if err := m.fitWeights(ctx, x, y, opts, progress); err != nil {
+	if err := m.fitWeights(ctx, x, y, opts, cp, progress); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -259,7 +264,7 @@ func classWeights(y []int, k int, scheme string) []float64 {
 
 // fitWeights trains one binary SVM per class, one epoch at a time across all
 // classes so that progress and cancellation see whole epochs.
-func (m *Model) fitWeights(ctx context.Context, x *csr, y []int, opts Options, progress func(Progress)) error {
+func (m *Model) fitWeights(ctx context.Context, x *csr, y []int, opts Options, cp CheckpointConfig, progress func(Progress)) error {
 	k := len(m.labels)
 	cw := classWeights(y, k, opts.ClassWeight)
 	upper := make([]float64, len(y))
@@ -270,28 +275,73 @@ func (m *Model) fitWeights(ctx context.Context, x *csr, y []int, opts Options, p
 	for c := range solvers {
 		solvers[c] = newDCDSolver(x, len(m.vocab), y, c, upper, opts.Seed)
 	}
-	for epoch := 1; epoch <= opts.Epochs; epoch++ {
+	var fp uint64
+	if cp.Save != nil || cp.Resume != nil {
+		fp = m.fingerprint(y, len(y))
+	}
+	first, done := 1, false
+	if cp.Resume != nil {
+		if err := cp.Resume.restore(fp, solvers); err != nil {
+			return err
+		}
+		first = cp.Resume.Epoch + 1
+		done = allConverged(solvers)
+	}
+	// saved and savedAt track the last checkpoint so that a cancelled run
+	// saves its final state only when it differs from the last one.
+	saved, savedAt := first-1, time.Now()
+	save := func(ctx context.Context, epoch int, loss float64) error {
+		c, err := snapshot(epoch, loss, fp, solvers)
+		if err != nil {
+			return err
+		}
+		if err := cp.Save(ctx, c); err != nil {
+			return fmt.Errorf("textclf: saving checkpoint at epoch %d: %w", epoch, err)
+		}
+		saved, savedAt = epoch, time.Now()
+		return nil
+	}
+	var loss float64
+	for epoch := first; epoch <= opts.Epochs && !done; epoch++ {
 		if err := cancelled(ctx); err != nil {
+			if cp.Save != nil && epoch-1 > saved {
+				// The solvers hold whole epochs; keep them so that a
+				// resumed run repeats none. The save must outlive ctx.
+				if serr := save(context.WithoutCancel(ctx), epoch-1, loss); serr != nil {
+					return errors.Join(err, serr)
+				}
+			}
 			return err
 		}
 		parallel(k, opts.Workers, func(_, c int) {
 			solvers[c].epoch(opts.Tolerance)
 		})
-		var loss float64
-		done := true
+		loss = 0
 		for _, s := range solvers {
 			loss += s.loss
-			done = done && s.converged
 		}
+		loss /= float64(k)
+		done = allConverged(solvers)
 		if progress != nil {
-			progress(Progress{Epoch: epoch, Epochs: opts.Epochs, Loss: loss / float64(k)})
+			progress(Progress{Epoch: epoch, Epochs: opts.Epochs, Loss: loss})
 		}
-		if done {
-			break
+		if !done && epoch < opts.Epochs && cp.due(epoch, saved, savedAt) {
+			if err := save(ctx, epoch, loss); err != nil {
+				return err
+			}
 		}
 	}
 	m.collectWeights(solvers)
 	return nil
+}
+
+func allConverged(solvers []*dcdSolver) bool {
+	for _, s := range solvers {
+		if !s.converged {
+			return false
+		}
+	}
+	return true
 }
 
 // collectWeights copies the per-class weight vectors into the model table.
@@ -319,6 +369,7 @@ type dcdSolver struct {
 	alpha []float64
 	w     []float64 // primal weights; the last entry is the bias
 	rng   *rand.Rand
+	pcg   *rand.PCG // rng's source, kept to checkpoint its state
 
 	// active[:nActive] are the examples not shrunk away; pgMax is the
 	// previous pass's largest projected gradient, the shrinking bound.
@@ -342,10 +393,11 @@ func newDCDSolver(x *csr, dim int, y []int, class int, upper []float64, seed int
 		active: make([]int, n),
 		// Each class gets its own stream so that classes can run in any
 		// order, on any number of workers, with the same result.
-		rng:     rand.New(rand.NewPCG(uint64(seed), uint64(class)+1)),
+		pcg:     pcgFor(seed, class),
 		nActive: n,
 		pgMax:   math.Inf(1),
 	}
+	s.rng = rand.New(s.pcg)
 	for i := range n {
 		s.sign[i] = -1
 		if y[i] == class {

@@ -5,8 +5,10 @@ package trainjob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/dure-platform/dure/internal/textclf"
 )
@@ -17,11 +19,21 @@ type Spec struct {
 	HoldoutFraction float64
 	Seed            int64
 	Options         textclf.Options
+
+	// CheckpointDir, if set, receives a checkpoint every CheckpointEvery
+	// epochs and every CheckpointInterval (either may be zero), and a last
+	// one when ctx is cancelled. A run resumes from the newest valid
+	// checkpoint it finds there.
+	CheckpointDir      string
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
 }
 
 // Event is one line of progress, printed as JSON by `dure train-job`.
 type Event struct {
-	Event   string  `json:"event"` // loaded, epoch, evaluated, saved
+	// Event is one of loaded, resumed, epoch, checkpoint, cancelled,
+	// evaluated, saved; `dure train-job` ends with done.
+	Event   string  `json:"event"`
 	Records int     `json:"records,omitempty"`
 	Train   int     `json:"train,omitempty"`
 	Holdout int     `json:"holdout,omitempty"`
@@ -31,6 +43,9 @@ type Event struct {
 	MacroF1 float64 `json:"macro_f1,omitempty"`
 	Accur   float64 `json:"accuracy,omitempty"`
 	Dir     string  `json:"dir,omitempty"`
+	Path    string  `json:"path,omitempty"`
+	Bytes   int64   `json:"bytes,omitempty"`
+	Error   string  `json:"error,omitempty"`
 }
 
 // Result summarises a finished run.
@@ -73,10 +88,25 @@ func Run(ctx context.Context, examples []textclf.Example, spec Spec, emit func(E
 
 	opts := spec.Options
 	opts.Seed = spec.Seed
-	model, err := textclf.Train(ctx, train, opts, func(p textclf.Progress) {
+	onEpoch := func(p textclf.Progress) {
 		emit(Event{Event: "epoch", Epoch: p.Epoch, Epochs: p.Epochs, Loss: p.Loss})
-	})
+	}
+	cp, err := checkpointing(spec, emit)
 	if err != nil {
+		return Result{}, err
+	}
+	model, err := textclf.TrainCheckpointed(ctx, train, opts, cp, onEpoch)
+	if errors.Is(err, textclf.ErrCheckpointMismatch) {
+		// Left by a run on other data or options (the directory is
+		// reused, or the manifest changed): start over rather than fail.
+		emit(Event{Event: "checkpoint_ignored", Epoch: cp.Resume.Epoch, Error: err.Error()})
+		cp.Resume = nil
+		model, err = textclf.TrainCheckpointed(ctx, train, opts, cp, onEpoch)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			emit(Event{Event: "cancelled", Error: err.Error()})
+		}
 		return Result{}, fmt.Errorf("train: %w", err)
 	}
 	metrics := textclf.Evaluate(model, holdout)
