@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/demo"
@@ -29,6 +30,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	logger := newLogger(stderr, level)
+	// Training runs as its own process, as a GPU container would.
+	if exe, err := os.Executable(); err == nil {
+		cfg.TrainerCommand = []string{exe, "train-job"}
+	}
 
 	logger.Info("starting dure dev", "data_dir", cfg.DataDir)
 	stack, err := devstack.Start(ctx, cfg, logger)

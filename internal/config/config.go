@@ -46,6 +46,9 @@ type Config struct {
 	LibvirtURI string
 	// LibvirtBridge is the Open vSwitch bridge carrying tenant VLANs.
 	LibvirtBridge string
+	// TrainerCommand runs `dure train-job` as its own process (the command
+	// line up to its flags); empty trains inside the worker.
+	TrainerCommand []string
 }
 
 // Default is the one-machine dev configuration.

@@ -369,7 +369,7 @@ func (s *Stack) startWorkers(context.Context) error {
 	}
 	trainer := &training.Activities{
 		S3: platform, Registry: s.Registry, WorkDir: filepath.Join(s.Config.DataDir, "work"),
-		Options: textclf.DefaultOptions(),
+		Options: textclf.DefaultOptions(), TrainerCommand: s.Config.TrainerCommand,
 	}
 	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
 		return err
@@ -491,6 +491,10 @@ func (s *Stack) serve(_ context.Context, name string, port int, h http.Handler) 
 // Close stops everything in the reverse order of Start.
 func (s *Stack) Close() error {
 	var errs []error
+	if s.temporal != nil {
+		// Stopping workers cancels their long polls, which the server logs as errors.
+		s.temporal.quiet()
+	}
 	for _, w := range s.workers {
 		w.Stop()
 	}

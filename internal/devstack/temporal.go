@@ -163,13 +163,16 @@ func (t *Temporal) startUI(ctx context.Context, cfg TemporalConfig) error {
 	return waitForTCP(ctx, net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.UIPort)), 10*time.Second)
 }
 
+// quiet raises the server's log level for an orderly shutdown, whose expected
+// errors (cancelled polls, services stopping in turn) say nothing.
+func (t *Temporal) quiet() { t.logLevel.Set(slog.LevelError + 4) }
+
 // Stop shuts the UI and the server down.
 func (t *Temporal) Stop() error {
 	if t.ui != nil {
 		t.ui.Stop()
 	}
-	// Shutdown logs a burst of expected errors from services stopping in turn.
-	t.logLevel.Set(slog.LevelError + 4)
+	t.quiet()
 	return t.server.Stop()
 }
 
