@@ -1,9 +1,12 @@
 // Command dure runs the platform and its operator tools.
 //
-//	dure dev [--demo] [--exit-after-demo]   the whole platform in one process
-//	dure train-job --data F.jsonl --out DIR train the built-in classifier
-//	dure eval --model DIR --data F.jsonl    evaluate a model
-//	dure anonymize < lines.jsonl            mask personal data in {"text":...} lines
+//	dure dev [--demo] [--exit-after-demo]     the whole platform in one process
+//	dure train-job --data F.jsonl --out DIR   train the built-in classifier
+//	dure train-job --manifest M.json --checkpoint-dir D --out DIR   the same, resumable
+//	dure eval --model DIR --data F.jsonl      evaluate a model
+//	dure anonymize < lines.jsonl              mask personal data in {"text":...} lines
+//	dure bench gpupool [--json]               the GPU pool policy against FIFO
+//	dure decide | tokens | models             operator commands through the gateway
 package main
 
 import (
@@ -48,9 +51,13 @@ func main() {
 	}
 }
 
-// Exit codes: 1 for a failure, 2 for bad arguments or input (part of the
-// train-job contract).
+// Exit codes (part of the train-job contract): 1 for a failure, 2 for bad
+// arguments or input, 3 when cancelled (SIGTERM or Ctrl-C) after saving what it
+// could.
 func exitCode(err error) int {
+	if errors.Is(err, context.Canceled) {
+		return 3
+	}
 	var u usageError
 	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
 		return 2
