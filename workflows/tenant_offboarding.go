@@ -28,7 +28,7 @@ type TenantOffboardingResult struct {
 // any more, then removes (or retains) what onboarding created. Every step is
 // idempotent, so a failed run can simply be started again.
 func TenantOffboarding(ctx workflow.Context, in TenantOffboardingInput) (TenantOffboardingResult, error) {
-	if !tenantIDPattern.MatchString(in.TenantID) {
+	if !validTenantID(in.TenantID) {
 		return TenantOffboardingResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("tenant_id %q is not valid", in.TenantID), ErrBadInput, nil)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -146,8 +147,16 @@ var tenantIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)
 // ErrBadInput marks input errors, which retrying cannot fix.
 const ErrBadInput = "BadInput"
 
+// reservedTenantIDs mirror tenancy.ReservedIDs: the platform's own identities.
+var reservedTenantIDs = []string{"platform", "quality-gate", "operator", "admin"}
+
+// validTenantID tells whether id may name a tenant.
+func validTenantID(id string) bool {
+	return tenantIDPattern.MatchString(id) && !slices.Contains(reservedTenantIDs, id) && !strings.HasPrefix(id, "dure")
+}
+
 func (in TenantOnboardingInput) validate() error {
-	if !tenantIDPattern.MatchString(in.TenantID) {
+	if !validTenantID(in.TenantID) {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("tenant_id %q: use 3-32 lowercase letters, digits or '-', starting with a letter", in.TenantID),
 			ErrBadInput, nil)

@@ -175,7 +175,8 @@ func TestTenantOffboardingRevokesFirstAndRetainsData(t *testing.T) {
 }
 
 func TestTenantOnboardingRejectsBadInput(t *testing.T) {
-	for _, in := range []TenantOnboardingInput{{TenantID: ""}, {TenantID: "Suwon"}, {TenantID: "suwon", StorageQuotaBytes: -1}} {
+	for _, in := range []TenantOnboardingInput{{TenantID: ""}, {TenantID: "Suwon"}, {TenantID: "suwon", StorageQuotaBytes: -1},
+		{TenantID: "platform"}, {TenantID: "quality-gate"}, {TenantID: "suwon", PIIPolicy: "rot13"}} {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestWorkflowEnvironment()
 		registerStubs(env, onboardingStubs())
@@ -388,4 +389,15 @@ func TestRetrainingTrainsAndPromotesOnNewData(t *testing.T) {
 	var res RetrainingResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, RetrainingResult{NewDatasets: []string{"c"}, Version: 5, Promoted: true}, res)
+}
+
+func TestTenantOffboardingRefusesPlatformIdentities(t *testing.T) {
+	for _, id := range []string{"platform", "quality-gate", "Suwon"} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		registerStubs(env, onboardingStubs())
+		env.ExecuteWorkflow(TenantOffboarding, TenantOffboardingInput{TenantID: id})
+		require.Error(t, env.GetWorkflowError(), id)
+		env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
+	}
 }

@@ -85,10 +85,17 @@ var (
 
 var tenantIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)
 
+// ReservedIDs name the platform's own identities; no tenant may take them, or
+// its records would be confused with the platform's.
+var ReservedIDs = []string{"platform", "quality-gate", "operator", "admin"}
+
 // ValidateTenantID checks that id can name buckets, pools and users everywhere.
 func ValidateTenantID(id string) error {
 	if !tenantIDPattern.MatchString(id) {
 		return fmt.Errorf("%w %q: use 3-32 lowercase letters, digits or '-', starting with a letter", ErrInvalidID, id)
+	}
+	if slices.Contains(ReservedIDs, id) || strings.HasPrefix(id, "dure") {
+		return fmt.Errorf("%w %q: reserved for the platform", ErrInvalidID, id)
 	}
 	return nil
 }

@@ -85,6 +85,7 @@ func TestValidateTenantID(t *testing.T) {
 		{"suwon", true}, {"seongnam", true}, {"city-7", true},
 		{"", false}, {"ab", false}, {"Suwon", false}, {"수원", false}, {"-abc", false}, {"abc-", false},
 		{strings.Repeat("a", 33), false},
+		{"platform", false}, {"quality-gate", false}, {"dure-admin", false},
 	}
 	for _, tt := range tests {
 		err := ValidateTenantID(tt.id)
