@@ -65,6 +65,9 @@ func (a *Activities) EnsureStorageIdentity(ctx context.Context, in workflows.Ten
 
 // DeleteStorageIdentity removes the tenant's S3 user (compensation, offboarding).
 func (a *Activities) DeleteStorageIdentity(ctx context.Context, tenantID string) error {
+	if err := tenancy.ValidateTenantID(tenantID); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrBadInput, err)
+	}
 	return a.Provisioner.DeleteUser(ctx, tenantID)
 }
 
