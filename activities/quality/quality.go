@@ -142,7 +142,7 @@ func (a screening) screen(ctx context.Context, src io.Reader, format validate.Fo
 	reject := func(q quarantined) error {
 		res.RecordsRejected++
 		res.RejectedByReason[q.Reason]++
-		if q.Reason == string(validate.ReasonDuplicate) {
+		if q.Reason == string(validate.ReasonDuplicate) || q.Reason == string(validate.ReasonNearDuplicate) {
 			stats.Duplicates++
 		}
 		return rejectEnc.Encode(q)

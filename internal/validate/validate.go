@@ -44,6 +44,8 @@ const (
 	ReasonTooShort          Reason = "TOO_SHORT"          // body shorter than Rules.MinBodyRunes
 	ReasonTooLong           Reason = "TOO_LONG"           // body, title or id over its limit
 	ReasonDuplicate         Reason = "DUPLICATE"          // id or normalised title+body already seen in this batch
+	ReasonNearDuplicate     Reason = "NEAR_DUPLICATE"     // title+body a near copy (≈90% similar) of an earlier record in this batch
+	ReasonGarbage           Reason = "GARBAGE"            // body is not language: one repeated character, keyboard mash, symbols, encoded data
 )
 
 // Rejection explains why a line was not accepted. Field is the JSON name
@@ -99,9 +101,11 @@ const (
 	clockSkew = 24 * time.Hour
 )
 
-// Checker validates the lines of one batch. It remembers the ids and
-// content hashes it has accepted so that it can reject duplicates, so use
-// one Checker per batch. It is safe for concurrent use.
+// Checker validates the lines of one batch. It remembers the ids, content
+// hashes and MinHash signatures of the records it has accepted so that it
+// can reject duplicates and near duplicates, so use one Checker per batch.
+// It is safe for concurrent use; which of two concurrent copies counts as
+// the earlier one is then up to the scheduler.
 type Checker struct {
 	rules Rules
 	depts map[string]struct{}
@@ -110,6 +114,7 @@ type Checker struct {
 	mu       sync.Mutex
 	ids      map[string]struct{}
 	contents map[[sha256.Size]byte]string // content hash → id that first had it
+	near     *nearIndex
 }
 
 // NewChecker returns a Checker for one batch under r.
@@ -124,6 +129,7 @@ func NewChecker(r Rules) *Checker {
 		now:      time.Now,
 		ids:      make(map[string]struct{}),
 		contents: make(map[[sha256.Size]byte]string),
+		near:     newNearIndex(maxNearDupIndex),
 	}
 }
 
@@ -268,6 +274,9 @@ func (c *Checker) checkFields(rec *Record) *Rejection {
 	if r.MaxBodyRunes > 0 && n > r.MaxBodyRunes {
 		return reject(ReasonTooLong, "body", "body has %d runes, more than %d", n, r.MaxBodyRunes)
 	}
+	if why := garbage(rec.Body); why != "" {
+		return reject(ReasonGarbage, "body", "body is not language: %s", why)
+	}
 	return nil
 }
 
@@ -306,9 +315,15 @@ func quoteShort(v string) string {
 }
 
 // remember records an accepted record's id and content, or rejects it as
-// a duplicate of an earlier one in the batch.
+// a duplicate or near duplicate of an earlier one in the batch.
 func (c *Checker) remember(rec *Record) *Rejection {
+	// Hashing is the expensive part and needs no lock.
 	key := contentKey(rec.Title, rec.Body)
+	sig, checkNear := minHash(rec.Title, rec.Body)
+	var bands [nearDupBands]uint32
+	if checkNear {
+		bands = bandKeys(&sig)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, dup := c.ids[rec.ID]; dup {
@@ -316,6 +331,13 @@ func (c *Checker) remember(rec *Record) *Rejection {
 	}
 	if first, dup := c.contents[key]; dup {
 		return reject(ReasonDuplicate, "body", "same title and body as record %q", first)
+	}
+	if checkNear {
+		if first, agree, dup := c.near.find(&sig, &bands); dup {
+			return reject(ReasonNearDuplicate, "body", "title and body nearly the same as record %q (estimated similarity %d%%)",
+				first, agree*100/sigSize)
+		}
+		c.near.add(rec.ID, &sig, &bands)
 	}
 	c.ids[rec.ID] = struct{}{}
 	c.contents[key] = rec.ID

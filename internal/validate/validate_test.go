@@ -186,7 +186,10 @@ func TestRulesZeroLimitsDisableChecks(t *testing.T) {
 }
 
 // TestSampleComplaints checks that every shipped sample line passes the
-// default rules in one batch per tenant file and in one batch overall.
+// default rules in one batch per tenant file and in one batch overall,
+// except for the few resubmissions that are near copies of an earlier
+// complaint (checked by hand: revised drafts "(수정안)", the same petition
+// sent to two tenants with another title, punctuation-only edits).
 func TestSampleComplaints(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
 	require.NoError(t, err)
@@ -194,7 +197,8 @@ func TestSampleComplaints(t *testing.T) {
 		t.Skip("sample complaints not found")
 	}
 	all := NewChecker(DefaultRules())
-	total, passed, dups := 0, 0, 0
+	total, passed, dups, nearFile := 0, 0, 0, 0
+	var near []string
 	for _, name := range files {
 		f, err := os.Open(name)
 		require.NoError(t, err)
@@ -203,8 +207,11 @@ func TestSampleComplaints(t *testing.T) {
 		sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
 		for sc.Scan() {
 			total++
-			_, rej := perFile.Check(sc.Bytes())
-			if rej != nil {
+			switch _, rej := perFile.Check(sc.Bytes()); {
+			case rej == nil:
+			case rej.Reason == ReasonNearDuplicate:
+				nearFile++
+			default:
 				t.Errorf("%s line %d: %v", filepath.Base(name), total, rej)
 			}
 			switch _, rej := all.Check(sc.Bytes()); {
@@ -212,6 +219,10 @@ func TestSampleComplaints(t *testing.T) {
 				passed++
 			case rej.Reason == ReasonDuplicate:
 				dups++
+			case rej.Reason == ReasonNearDuplicate:
+				var r Record
+				require.NoError(t, json.Unmarshal(sc.Bytes(), &r))
+				near = append(near, r.ID+": "+rej.Detail)
 			default:
 				t.Errorf("%s line %d: %v", filepath.Base(name), total, rej)
 			}
@@ -220,8 +231,14 @@ func TestSampleComplaints(t *testing.T) {
 		f.Close()
 	}
 	assert.Equal(t, 2906, total)
-	assert.Equal(t, total, passed+dups)
-	t.Logf("sample lines: %d, passed: %d, duplicates across tenants: %d", total, passed, dups)
+	assert.Equal(t, total, passed+dups+len(near))
+	assert.Equal(t, 8, len(near), "near duplicates overall")
+	assert.Equal(t, 3, nearFile, "near duplicates within a tenant file")
+	t.Logf("sample lines: %d, passed: %d, duplicates across tenants: %d, near duplicates: %d (%d within a file)",
+		total, passed, dups, len(near), nearFile)
+	for _, n := range near {
+		t.Logf("near duplicate %s", n)
+	}
 }
 
 func FuzzCheck(f *testing.F) {
@@ -240,7 +257,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		if rej != nil {
 			switch rej.Reason {
-			case ReasonBadJSON, ReasonInvalidUTF8, ReasonMissingField, ReasonBadDate, ReasonUnknownDepartment, ReasonTooShort, ReasonTooLong:
+			case ReasonBadJSON, ReasonInvalidUTF8, ReasonMissingField, ReasonBadDate, ReasonUnknownDepartment, ReasonTooShort, ReasonTooLong, ReasonGarbage:
 			default:
 				t.Fatalf("unexpected reason %q for a fresh checker", rej.Reason)
 			}
