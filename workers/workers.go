@@ -31,6 +31,7 @@ type ControlPlane struct {
 	Identity *identity.Activities
 	Network  *network.Activities
 	GPUQuota *gpu.QuotaActivities
+	GPULease *gpu.LeaseActivities
 	Training *training.Activities
 	Serving  *serving.Activities
 }
@@ -66,6 +67,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityEnsureDataVM:          a.Network.EnsureDataVM,
 		workflows.ActivityDestroyDataVM:         a.Network.DestroyDataVM,
 		workflows.ActivityRegisterGPUQuota:      a.GPUQuota.RegisterGPUQuota,
+		workflows.ActivityRequestGPULease:       a.GPULease.RequestGPULease,
 		workflows.ActivityListDatasets:          a.Training.ListDatasets,
 		workflows.ActivityRegisterModel:         a.Training.RegisterModel,
 		workflows.ActivityChampionLineage:       a.Training.ChampionLineage,

@@ -45,6 +45,7 @@ const (
 	ActivityDestroyDataVM       = "DestroyDataVM"
 	ActivityRegisterGPUQuota    = "RegisterGPUQuota"
 	ActivityGPUInventory        = "GPUInventory"
+	ActivityRequestGPULease     = "RequestGPULease"
 
 	ActivityScreenUpload   = "ScreenUpload"
 	ActivityPublishDataset = "PublishDataset"

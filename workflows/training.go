@@ -13,8 +13,14 @@ type TrainingInput struct {
 	DatasetIDs      []string `json:"dataset_ids,omitempty"`
 	HoldoutFraction float64  `json:"holdout_fraction,omitempty"`
 	Seed            int64    `json:"seed,omitempty"`
-	// GPUHost picks the host whose task queue runs the trainer.
+	// GPUHost picks the host whose task queue runs the trainer when no lease
+	// is taken; with a lease the GPU pool picks the host.
 	GPUHost string `json:"gpu_host,omitempty"`
+	// GPUTenant is whose pool share the run uses (default "platform": idle
+	// capacity, preempted when a city needs its quota back).
+	GPUTenant string `json:"gpu_tenant,omitempty"`
+	// SkipGPULease trains on GPUHost without asking the GPU pool.
+	SkipGPULease bool `json:"skip_gpu_lease,omitempty"`
 }
 
 // ModelMetrics are measured on the held-out split.
@@ -101,17 +107,26 @@ func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 		CandidateID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		Datasets:    datasets, HoldoutFraction: in.HoldoutFraction, Seed: in.Seed,
 	}
-	var trained TrainModelResult
-	// CandidateID (the run ID) is stable across the activity's retries, so
-	// a retry finds the checkpoints the failed attempt left under
+	// CandidateID (the run ID) is stable across the activity's retries and
+	// across leases, so a retry or a re-leased GPU finds the checkpoints under
 	// checkpoints/<candidate_id>/ and loses at most one checkpoint interval.
-	gctx := longActivity(ctx, GPUHostTaskQueue(in.GPUHost), 4*time.Hour)
-	if err := workflow.ExecuteActivity(gctx, ActivityTrainModel, params).Get(ctx, &trained); err != nil {
+	var trained TrainModelResult
+	var err error
+	if in.GPUTenant == "" && in.SkipGPULease {
+		gctx := longActivity(ctx, GPUHostTaskQueue(in.GPUHost), 4*time.Hour)
+		err = workflow.ExecuteActivity(gctx, ActivityTrainModel, params).Get(ctx, &trained)
+	} else {
+		if in.GPUTenant == "" {
+			in.GPUTenant = DefaultGPUTenant
+		}
+		trained, in.GPUHost, err = trainOnLeasedGPU(ctx, in.GPUTenant, params)
+	}
+	if err != nil {
 		return TrainingResult{}, fmt.Errorf("train: %w", err)
 	}
 
 	var reg RegisteredModel
-	err := workflow.ExecuteActivity(cctx, ActivityRegisterModel, RegisterModelInput{
+	err = workflow.ExecuteActivity(cctx, ActivityRegisterModel, RegisterModelInput{
 		CandidateID: params.CandidateID, CandidateKey: trained.CandidateKey, Metrics: trained.Metrics, Datasets: datasets,
 		Params: map[string]any{"holdout_fraction": in.HoldoutFraction, "seed": in.Seed, "gpu_host": in.GPUHost},
 	}).Get(ctx, &reg)

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/dure-platform/dure/internal/gpupool"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -300,7 +302,7 @@ func TestTrainingRegistersVersion(t *testing.T) {
 	})).Return(TrainModelResult{CandidateKey: "candidates/x/model.bin", Metrics: metrics}, nil)
 	env.OnActivity(ActivityRegisterModel, mock.Anything, mock.Anything).Return(RegisteredModel{Version: 3}, nil)
 
-	env.ExecuteWorkflow(Training, TrainingInput{})
+	env.ExecuteWorkflow(Training, TrainingInput{SkipGPULease: true})
 	require.NoError(t, env.GetWorkflowError())
 	var res TrainingResult
 	require.NoError(t, env.GetWorkflowResult(&res))
@@ -400,4 +402,72 @@ func TestTenantOffboardingRefusesPlatformIdentities(t *testing.T) {
 		require.Error(t, env.GetWorkflowError(), id)
 		env.AssertNotCalled(t, ActivityDeleteStorageIdentity, mock.Anything, mock.Anything)
 	}
+}
+
+// leasedTrainingEnv runs Training against a fake GPU pool: the request activity
+// queues, and the test grants (and preempts) by signal as the pool would.
+func leasedTrainingEnv(t *testing.T, train any) (*testsuite.TestWorkflowEnvironment, *[]string) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var requested []string
+	registerStubs(env, map[string]any{
+		ActivityListDatasets: func(context.Context, []string) ([]Dataset, error) {
+			return []Dataset{{DatasetID: "suwon-1", TenantID: "suwon"}}, nil
+		},
+		ActivityRequestGPULease: func(_ context.Context, r GPURequest) (GPULeaseStatus, error) {
+			requested = append(requested, r.ID)
+			return GPULeaseStatus{ID: r.ID, State: GPULeaseQueued}, nil
+		},
+		ActivityTrainModel: train,
+		ActivityRegisterModel: func(context.Context, RegisterModelInput) (RegisteredModel, error) {
+			return RegisteredModel{Version: 1}, nil
+		},
+	})
+	return env, &requested
+}
+
+func grantLatest(env *testsuite.TestWorkflowEnvironment, requested *[]string, kind string) {
+	id := (*requested)[len(*requested)-1]
+	env.SignalWorkflow(SignalGPULease, GPULeaseEvent{Kind: kind, Lease: id, Tenant: DefaultGPUTenant,
+		Placements: []gpupool.Placement{{Host: "gpu-host-7", GPU: "gpu-host-7/0"}}})
+}
+
+func TestTrainingWaitsForAGPULeaseAndReleasesIt(t *testing.T) {
+	var queue string
+	env, requested := leasedTrainingEnv(t, func(ctx context.Context, in TrainModelInput) (TrainModelResult, error) {
+		queue = activity.GetInfo(ctx).TaskQueue
+		return TrainModelResult{CandidateKey: "k"}, nil
+	})
+	var signals []string
+	env.OnSignalExternalWorkflow(mock.Anything, GPUPoolWorkflowID, "", mock.Anything, mock.Anything).Return(
+		func(_, _, _, name string, _ any) error { signals = append(signals, name); return nil })
+	env.RegisterDelayedCallback(func() { grantLatest(env, requested, "grant") }, 10*time.Minute)
+	env.ExecuteWorkflow(Training, TrainingInput{})
+	require.NoError(t, env.GetWorkflowError())
+	assert.Len(t, *requested, 1)
+	assert.Equal(t, GPUHostTaskQueue("gpu-host-7"), queue, "the trainer runs on the leased GPU's host")
+	assert.Contains(t, signals, SignalGPUHeartbeat)
+	assert.Equal(t, SignalGPURelease, signals[len(signals)-1], "the lease is released at the end")
+}
+
+func TestTrainingYieldsItsGPUWhenPreemptedAndResumes(t *testing.T) {
+	calls := 0
+	// The first attempt fails and waits for its retry; the pool preempts the
+	// lease meanwhile. (A test activity that blocks would stop the test clock.)
+	env, requested := leasedTrainingEnv(t, func(ctx context.Context, in TrainModelInput) (TrainModelResult, error) {
+		calls++
+		if calls == 1 {
+			return TrainModelResult{}, errors.New("interrupted")
+		}
+		return TrainModelResult{CandidateKey: "k", ResumedFromEpoch: 5}, nil
+	})
+	env.OnSignalExternalWorkflow(mock.Anything, GPUPoolWorkflowID, "", mock.Anything, mock.Anything).Return(nil)
+	env.RegisterDelayedCallback(func() { grantLatest(env, requested, "grant") }, time.Minute)
+	env.RegisterDelayedCallback(func() { grantLatest(env, requested, "preempt_requested") }, time.Minute+time.Second)
+	env.RegisterDelayedCallback(func() { grantLatest(env, requested, "grant") }, 2*time.Hour)
+	env.ExecuteWorkflow(Training, TrainingInput{})
+	require.NoError(t, env.GetWorkflowError())
+	assert.Len(t, *requested, 2, "after the preemption training queues again")
+	assert.Equal(t, 2, calls, "and runs again, resuming from its checkpoint")
 }

@@ -392,6 +392,7 @@ func (s *Stack) startWorkers(context.Context) error {
 		Identity: &identity.Activities{Store: s.Store, TokenDir: s.TokenDir, Audit: s.Audit},
 		Network:  &network.Activities{Store: s.Store, Plan: tenancy.DefaultVLANPlan(), Hypervisor: hv},
 		GPUQuota: &gpu.QuotaActivities{Store: s.Store, Pool: s.Client},
+		GPULease: &gpu.LeaseActivities{Pool: s.Client},
 		Training: trainer,
 		Serving:  s.servingActivities,
 	})
@@ -455,19 +456,24 @@ func (s *Stack) gpuSource() gpu.Source {
 }
 
 // ensureGPUPool starts the GPUPool entity workflow unless it runs already. The
-// dev stack's inventory is one simulated host of eight H100s, each split into
-// four vGPU slices; tenant quotas are in slices.
+// dev stack's inventory is one host ("local", whose task queue runs the
+// trainer) of eight H100s, each split into four vGPU slices; tenant quotas are
+// in slices. The platform's shared training holds no quota: it borrows.
 func (s *Stack) ensureGPUPool(ctx context.Context) error {
-	var tenants []gpupool.TenantConfig
+	tenants := []gpupool.TenantConfig{{Name: workflows.DefaultGPUTenant, Quota: 0}}
 	for tenant, q := range s.Store.GPUQuotas() {
 		tenants = append(tenants, gpupool.TenantConfig{Name: tenant, Quota: q})
 	}
 	slices.SortFunc(tenants, func(a, b gpupool.TenantConfig) int { return strings.Compare(a.Name, b.Name) })
+	host := gpupool.HostConfig{Name: workflows.DefaultGPUHost}
+	for i := range 8 {
+		host.GPUs = append(host.GPUs, gpupool.GPUConfig{ID: fmt.Sprintf("%s/%d", host.Name, i), Model: "H100", Profile: "H100-20C", Slices: 4})
+	}
 	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.GPUPoolWorkflowID, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, "GPUPool", workflows.GPUPoolInput{
-		HostCount: 1, GPUsPerHost: 8, Model: "H100", Profile: "H100-20C", SlicesPerGPU: 4, UnitsPerGPU: 4, Tenants: tenants,
+		Hosts: []gpupool.HostConfig{host}, UnitsPerGPU: 4, Tenants: tenants,
 	})
 	return err
 }
