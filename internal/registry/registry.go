@@ -23,6 +23,7 @@ const (
 	modelsPrefix     = "models/"
 	aliasesPrefix    = "aliases/"
 	candidatesPrefix = "candidates/"
+	artifactsPrefix  = "artifacts/"
 	// ArtifactName is the model file inside a version's or candidate's folder.
 	ArtifactName = "model.bin"
 )
@@ -71,11 +72,22 @@ func CandidateKey(candidateID string) string {
 
 func versionDir(v int) string     { return fmt.Sprintf("%sv%06d/", modelsPrefix, v) }
 func metaKey(v int) string        { return versionDir(v) + "meta.json" }
-func artifactKey(v int) string    { return versionDir(v) + ArtifactName }
 func aliasKey(name string) string { return aliasesPrefix + name + ".json" }
 
+// artifactKey is per candidate, not per version, so that two registrations
+// racing for one version number never overwrite each other's artifact.
+func artifactKey(candidateID string) string {
+	return artifactsPrefix + candidateID + "/" + ArtifactName
+}
+
+// maxClaims bounds how many version numbers one registration tries when other
+// registrations keep taking them.
+const maxClaims = 32
+
 // Register makes a candidate artifact a new version. Registering the same
-// candidate again returns the version it already got.
+// candidate again returns the version it already got. A version is claimed by
+// creating its meta.json only if it does not exist, so versions are monotonic
+// and immutable even with registrations racing.
 func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
 	versions, err := r.List(ctx)
 	if err != nil {
@@ -90,19 +102,26 @@ func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
 	if len(versions) > 0 {
 		next = versions[len(versions)-1].Version + 1
 	}
-	v.Version = next
-	v.ArtifactKey = artifactKey(next)
+	v.ArtifactKey = artifactKey(v.CandidateID)
 	v.RegisteredAt = r.Now().UTC()
 	v.Tenants = tenantsOf(v.Datasets)
 	v.ArtifactSHA256, err = objstore.Copy(ctx, r.S3, r.Bucket, CandidateKey(v.CandidateID), r.Bucket, v.ArtifactKey)
 	if err != nil {
 		return Version{}, fmt.Errorf("copy candidate %s: %w", v.CandidateID, err)
 	}
-	// meta.json is written last: a version without it is not registered.
-	if err := objstore.PutJSON(ctx, r.S3, r.Bucket, metaKey(next), v); err != nil {
-		return Version{}, err
+	for range maxClaims {
+		v.Version = next
+		err := objstore.CreateJSON(ctx, r.S3, r.Bucket, metaKey(next), v)
+		if errors.Is(err, objstore.ErrExists) {
+			next++ // another registration took this number
+			continue
+		}
+		if err != nil {
+			return Version{}, err
+		}
+		return v, nil
 	}
-	return v, nil
+	return Version{}, fmt.Errorf("no free version number after %d tries", maxClaims)
 }
 
 // Get returns one version's metadata.
@@ -144,10 +163,11 @@ func (r *Registry) List(ctx context.Context) ([]Version, error) {
 
 // OpenArtifact streams a version's model file.
 func (r *Registry) OpenArtifact(ctx context.Context, version int) (io.ReadCloser, error) {
-	if _, err := r.Get(ctx, version); err != nil {
+	v, err := r.Get(ctx, version)
+	if err != nil {
 		return nil, err
 	}
-	obj, err := r.S3.GetObject(ctx, r.Bucket, artifactKey(version), minio.GetObjectOptions{})
+	obj, err := r.S3.GetObject(ctx, r.Bucket, v.ArtifactKey, minio.GetObjectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("open model version %d: %w", version, err)
 	}

@@ -1,0 +1,60 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/registry"
+)
+
+// Registrations racing for the next version number each get their own, and a
+// registered version's record cannot be replaced.
+func TestRegistryVersionsAreMonotonicAndImmutable(t *testing.T) {
+	ctx := context.Background()
+	reg := stack.Registry
+	const racers = 4
+	for i := range racers {
+		body := []byte(fmt.Sprintf("artifact %d", i))
+		_, err := reg.S3.PutObject(ctx, reg.Bucket, registry.CandidateKey(fmt.Sprintf("race-%d", i)), bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+		require.NoError(t, err)
+	}
+	versions := make([]registry.Version, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			v, err := reg.Register(ctx, registry.Version{CandidateID: fmt.Sprintf("race-%d", i), Trainer: "test"})
+			assert.NoError(t, err)
+			versions[i] = v
+		})
+	}
+	wg.Wait()
+	seen := map[int]string{}
+	for i, v := range versions {
+		require.NotZero(t, v.Version)
+		assert.NotContains(t, seen, v.Version, "two registrations got version %d", v.Version)
+		seen[v.Version] = v.CandidateID
+		rc, err := reg.OpenArtifact(ctx, v.Version)
+		require.NoError(t, err)
+		var got bytes.Buffer
+		_, err = got.ReadFrom(rc)
+		rc.Close()
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("artifact %d", i), got.String(), "version %d serves its own artifact", v.Version)
+	}
+
+	again, err := reg.Register(ctx, registry.Version{CandidateID: "race-0"})
+	require.NoError(t, err)
+	assert.Equal(t, versions[0].Version, again.Version, "registering a candidate twice returns its version")
+
+	key := fmt.Sprintf("models/v%06d/meta.json", versions[0].Version)
+	err = objstore.CreateJSON(ctx, reg.S3, reg.Bucket, key, map[string]string{"forged": "yes"})
+	assert.ErrorIs(t, err, objstore.ErrExists, "a version's record is never replaced")
+}
