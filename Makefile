@@ -13,8 +13,10 @@ dev:
 run:
 	$(GO) run ./cmd/dure dev
 
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o bin/dure ./cmd/dure
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/dure ./cmd/dure
 
 vet:
 	$(GO) vet ./...

@@ -27,8 +27,10 @@ import (
 
 // Activities holds the platform's S3 client and registry.
 type Activities struct {
-	S3       *minio.Client
-	Registry *registry.Registry
+	// CodeVersion is recorded with every registered model.
+	CodeVersion string
+	S3          *minio.Client
+	Registry    *registry.Registry
 	// WorkDir holds datasets and model files while a job runs.
 	WorkDir string
 	// Options are the classifier's hyperparameters.
@@ -139,7 +141,7 @@ func (a *Activities) RegisterModel(ctx context.Context, in workflows.RegisterMod
 			"holdout_macro_f1": in.Metrics.HoldoutMacroF1, "holdout_accuracy": in.Metrics.HoldoutAccuracy,
 			"train_records": float64(in.Metrics.TrainRecords), "holdout_records": float64(in.Metrics.HoldoutRecords),
 		},
-		Datasets: refs, Params: in.Params, Trainer: "dure-textclf",
+		Datasets: refs, Params: in.Params, Trainer: "dure-textclf", CodeVersion: a.CodeVersion,
 	})
 	if err != nil {
 		return workflows.RegisteredModel{}, err

@@ -16,6 +16,7 @@ import (
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
+	cfg.CodeVersion = version
 	fs := flag.NewFlagSet("dure dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)

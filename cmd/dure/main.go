@@ -21,6 +21,9 @@ import (
 	"syscall"
 )
 
+// version names the build; `make build` sets it from git with -ldflags -X.
+var version = "dev"
+
 type command struct {
 	name    string
 	summary string

@@ -49,6 +49,8 @@ type Config struct {
 	// TrainerCommand runs `dure train-job` as its own process (the command
 	// line up to its flags); empty trains inside the worker.
 	TrainerCommand []string
+	// CodeVersion names this build (set at link time by `make build`).
+	CodeVersion string
 }
 
 // Default is the one-machine dev configuration.

@@ -369,7 +369,7 @@ func (s *Stack) startWorkers(context.Context) error {
 	}
 	trainer := &training.Activities{
 		S3: platform, Registry: s.Registry, WorkDir: filepath.Join(s.Config.DataDir, "work"),
-		Options: textclf.DefaultOptions(), TrainerCommand: s.Config.TrainerCommand,
+		Options: textclf.DefaultOptions(), TrainerCommand: s.Config.TrainerCommand, CodeVersion: s.Config.CodeVersion,
 	}
 	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
 		return err

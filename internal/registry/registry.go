@@ -47,7 +47,9 @@ type Version struct {
 	Tenants        []string           `json:"tenants"`
 	Params         map[string]any     `json:"params,omitempty"`
 	Trainer        string             `json:"trainer"`
-	RegisteredAt   time.Time          `json:"registered_at"`
+	// CodeVersion is the build of dure that trained the model.
+	CodeVersion  string    `json:"code_version"`
+	RegisteredAt time.Time `json:"registered_at"`
 }
 
 // ErrNotFound is returned for unknown versions and aliases.
