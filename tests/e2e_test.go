@@ -23,12 +23,14 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/demo"
 	"github.com/dure-platform/dure/internal/devstack"
+	"github.com/dure-platform/dure/internal/gpupool"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
@@ -345,4 +347,34 @@ func TestMetricsEndpoint(t *testing.T) {
 		assert.Contains(t, body, name)
 	}
 	assert.Equal(t, 8, strings.Count(body, "dure_gpu_memory_total_bytes{"), "one series per GPU")
+}
+
+// A lease granted by the GPU pool shows in the GPU metrics with its tenant.
+func TestLeaseHolderInGPUMetrics(t *testing.T) {
+	ctx := context.Background()
+	h, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.GPUPoolWorkflowID, UpdateName: workflows.UpdateGPURequest, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.GPURequest{ID: "metrics-probe", Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 1}},
+	})
+	require.NoError(t, err)
+	var status workflows.GPULeaseStatus
+	require.NoError(t, h.Get(ctx, &status))
+	require.Equal(t, workflows.GPULeaseGranted, status.State)
+	defer func() {
+		require.NoError(t, stack.Client.SignalWorkflow(ctx, workflows.GPUPoolWorkflowID, "", workflows.SignalGPURelease, "metrics-probe"))
+	}()
+
+	resp, err := http.Get(stack.OpsURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var line string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "dure_gpu_lease_info{") && strings.Contains(l, `lease="metrics-probe"`) {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, "the lease is exported")
+	assert.Contains(t, line, `tenant="suwon"`)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -451,8 +452,33 @@ func (s *Stack) gpuSource() gpu.Source {
 	} else {
 		s.logger.Info("no NVML on this host: using a simulated 8-GPU inventory", "reason", err)
 	}
-	s.Metrics.MustRegister(gpu.NewCollector(workflows.DefaultGPUHost, src, gpu.CollectorOptions{Logger: s.logger}))
+	s.Metrics.MustRegister(gpu.NewCollector(workflows.DefaultGPUHost, src, gpu.CollectorOptions{Logger: s.logger, Leases: s.poolLeases}))
 	return src
+}
+
+// poolLeases says, for the metrics, who holds each GPU of a host, as the GPUPool
+// workflow's allocation query answers (its GPU ids are "<host>/<index>").
+func (s *Stack) poolLeases(ctx context.Context, host string, _ []gpu.GPU) (map[int][]gpu.Lease, error) {
+	resp, err := s.Client.QueryWorkflow(ctx, workflows.GPUPoolWorkflowID, "", workflows.QueryGPUAllocation)
+	if err != nil {
+		return nil, fmt.Errorf("query gpu pool: %w", err)
+	}
+	var alloc workflows.GPUAllocation
+	if err := resp.Get(&alloc); err != nil {
+		return nil, err
+	}
+	out := map[int][]gpu.Lease{}
+	for _, g := range alloc.GPUs {
+		_, index, ok := strings.Cut(g.GPU, "/")
+		i, err := strconv.Atoi(index)
+		if g.Host != host || !ok || err != nil {
+			continue
+		}
+		for _, l := range g.Leases {
+			out[i] = append(out[i], gpu.Lease{ID: l.Lease, Tenant: l.Tenant})
+		}
+	}
+	return out, nil
 }
 
 // ensureGPUPool starts the GPUPool entity workflow unless it runs already. The
