@@ -69,6 +69,9 @@ type TrainingResult struct {
 	Version  int          `json:"version"`
 	Metrics  ModelMetrics `json:"metrics"`
 	Datasets []string     `json:"datasets"`
+	// ResumedFromEpoch is set when the trainer resumed from a checkpoint
+	// after a crash, a lost worker or a preemption.
+	ResumedFromEpoch int `json:"resumed_from_epoch,omitempty"`
 }
 
 // Training defaults.
@@ -137,5 +140,5 @@ func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 	for i, d := range datasets {
 		ids[i] = d.DatasetID
 	}
-	return TrainingResult{Version: reg.Version, Metrics: trained.Metrics, Datasets: ids}, nil
+	return TrainingResult{Version: reg.Version, Metrics: trained.Metrics, Datasets: ids, ResumedFromEpoch: trained.ResumedFromEpoch}, nil
 }
