@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -28,9 +27,8 @@ type TenantOffboardingResult struct {
 // any more, then removes (or retains) what onboarding created. Every step is
 // idempotent, so a failed run can simply be started again.
 func TenantOffboarding(ctx workflow.Context, in TenantOffboardingInput) (TenantOffboardingResult, error) {
-	if !validTenantID(in.TenantID) {
-		return TenantOffboardingResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("tenant_id %q is not valid", in.TenantID), ErrBadInput, nil)
+	if err := badTenantID(in.TenantID); err != nil {
+		return TenantOffboardingResult{}, err
 	}
 	if err := tagTenant(ctx, in.TenantID); err != nil {
 		return TenantOffboardingResult{}, err

@@ -3,12 +3,12 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/dure-platform/dure/internal/tenancy"
 )
 
 // TenantOnboardingInput is what an operator pastes into the UI.
@@ -142,24 +142,21 @@ type RecordTenantInput struct {
 // DefaultStorageQuotaBytes applies when the input names no quota.
 const DefaultStorageQuotaBytes = 10 << 30
 
-var tenantIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)
-
 // ErrBadInput marks input errors, which retrying cannot fix.
 const ErrBadInput = "BadInput"
 
-// reservedTenantIDs mirror tenancy.ReservedIDs: the platform's own identities.
-var reservedTenantIDs = []string{"platform", "quality-gate", "operator", "admin"}
-
-// validTenantID tells whether id may name a tenant.
-func validTenantID(id string) bool {
-	return tenantIDPattern.MatchString(id) && !slices.Contains(reservedTenantIDs, id) && !strings.HasPrefix(id, "dure")
+// badTenantID refuses ids that cannot name buckets, pools and users, or that
+// belong to the platform's own identities (the rule lives in internal/tenancy).
+func badTenantID(id string) error {
+	if err := tenancy.ValidateTenantID(id); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, nil)
+	}
+	return nil
 }
 
 func (in TenantOnboardingInput) validate() error {
-	if !validTenantID(in.TenantID) {
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("tenant_id %q: use 3-32 lowercase letters, digits or '-', starting with a letter", in.TenantID),
-			ErrBadInput, nil)
+	if err := badTenantID(in.TenantID); err != nil {
+		return err
 	}
 	if in.StorageQuotaBytes < 0 || in.VGPUQuota < 0 {
 		return temporal.NewNonRetryableApplicationError("storage_quota_bytes and vgpu_quota must not be negative", ErrBadInput, nil)
