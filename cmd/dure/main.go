@@ -4,6 +4,7 @@
 //	dure train-job --data F.jsonl --out DIR   train the built-in classifier
 //	dure train-job --manifest M.json --checkpoint-dir D --out DIR   the same, resumable
 //	dure eval --model DIR --data F.jsonl      evaluate a model
+//	dure eval --splits N --data F.jsonl       cross-validate options against the reference
 //	dure anonymize < lines.jsonl              mask personal data in {"text":...} lines
 //	dure bench gpupool [--json]               the GPU pool policy against FIFO
 //	dure decide | tokens | models             operator commands through the gateway
@@ -34,7 +35,7 @@ func commands() []command {
 	return []command{
 		{"dev", "run the whole platform on its embedded default (Temporal, S3, workers, gateway)", runDev},
 		{"train-job", "train the built-in classifier from JSONL files", runTrainJob},
-		{"eval", "evaluate a model on a JSONL file", runEval},
+		{"eval", "evaluate a model on JSONL files, or cross-validate training options (--splits)", runEval},
 		{"anonymize", "mask personal data in JSON lines {\"text\":...} from stdin", runAnonymize},
 		{"bench", "run a benchmark: gpupool (policy vs FIFO on a simulated trace)", runBench},
 		{"decide", "approve or reject an ingested batch (operator token)", runDecide},

@@ -93,6 +93,45 @@ func TestTrainJobThenEval(t *testing.T) {
 	assert.Len(t, m.PerClass, 17)
 }
 
+func TestEvalCrossValidatesAgainstReference(t *testing.T) {
+	data := filepath.Join("..", "..", "data", "complaints", "suwon.jsonl")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"eval", "--data", data, "--splits", "2", "--seed", "5"}, &out, &errOut)
+	require.NoError(t, err, errOut.String())
+	var cv struct {
+		Model, Reference struct {
+			Accuracy float64 `json:"accuracy"`
+			Splits   []struct {
+				Seed int64 `json:"seed"`
+			} `json:"splits"`
+		}
+		Ratio struct {
+			Accuracy float64 `json:"accuracy"`
+			MacroF1  float64 `json:"macro_f1"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &cv), out.String())
+	require.Len(t, cv.Model.Splits, 2)
+	require.Len(t, cv.Reference.Splits, 2)
+	assert.Equal(t, int64(6), cv.Reference.Splits[1].Seed)
+	assert.InDelta(t, cv.Model.Accuracy/cv.Reference.Accuracy, cv.Ratio.Accuracy, 1e-12)
+	assert.Positive(t, cv.Ratio.MacroF1)
+	assert.Equal(t, 4, strings.Count(errOut.String(), "split "), "progress: one line per split and configuration")
+
+	badOptions := filepath.Join(t.TempDir(), "options.json")
+	require.NoError(t, os.WriteFile(badOptions, []byte(`{"class_weight":"inverse"}`), 0o600))
+	for _, args := range [][]string{
+		{"eval", "--data", data},
+		{"eval", "--data", data, "--splits", "2", "--options", badOptions},
+		{"eval", "--data", data, "--splits", "2", "--model", t.TempDir()},
+		{"eval", "--data", data, "--splits", "2", "--holdout", "1"},
+		{"eval", "--data", data, "--splits", "2", "--options", filepath.Join(t.TempDir(), "missing.json")},
+	} {
+		err := run(context.Background(), args, &out, &errOut)
+		assert.Equal(t, 2, exitCode(err), "%v: %v", args, err)
+	}
+}
+
 func TestTrainJobRejectsBadArguments(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"train-job", "--out", t.TempDir()}, &out, &errOut)

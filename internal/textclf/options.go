@@ -16,6 +16,9 @@ const (
 	ClassWeightNone = "none"
 )
 
+// ErrBadOptions is wrapped by Train's error for options it cannot use.
+var ErrBadOptions = errors.New("textclf: invalid options")
+
 // Bounds on Options.HashBits: below 2^12 buckets nearly every feature
 // collides; above 2^26 the index alone takes 256 MiB.
 const (
@@ -142,7 +145,7 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("class_weight must be %q or %q, got %q", ClassWeightBalanced, ClassWeightNone, o.ClassWeight))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("textclf: invalid options: %w", err)
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	return nil
 }
