@@ -120,9 +120,12 @@ func TestEvalCrossValidatesAgainstReference(t *testing.T) {
 
 	badOptions := filepath.Join(t.TempDir(), "options.json")
 	require.NoError(t, os.WriteFile(badOptions, []byte(`{"class_weight":"inverse"}`), 0o600))
+	misspelt := filepath.Join(t.TempDir(), "misspelt.json")
+	require.NoError(t, os.WriteFile(misspelt, []byte(`{"class_wieght":"none"}`), 0o600))
 	for _, args := range [][]string{
 		{"eval", "--data", data},
 		{"eval", "--data", data, "--splits", "2", "--options", badOptions},
+		{"eval", "--data", data, "--splits", "2", "--options", misspelt},
 		{"eval", "--data", data, "--splits", "2", "--model", t.TempDir()},
 		{"eval", "--data", data, "--splits", "2", "--holdout", "1"},
 		{"eval", "--data", data, "--splits", "2", "--options", filepath.Join(t.TempDir(), "missing.json")},

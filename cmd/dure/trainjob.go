@@ -74,11 +74,16 @@ type crossValidation struct {
 func crossValidate(ctx context.Context, examples []textclf.Example, splits int, holdout float64, seed int64, optionsFile string, stdout, stderr io.Writer) error {
 	opts := textclf.DefaultOptions()
 	if optionsFile != "" {
-		raw, err := os.ReadFile(optionsFile)
+		f, err := os.Open(optionsFile)
 		if err != nil {
 			return usageError{err}
 		}
-		if err := json.Unmarshal(raw, &opts); err != nil {
+		dec := json.NewDecoder(f)
+		// A misspelt option would otherwise silently validate the defaults.
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&opts)
+		_ = f.Close()
+		if err != nil {
 			return usageError{fmt.Errorf("options %s: %w", optionsFile, err)}
 		}
 	}
