@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -521,7 +522,12 @@ func TestOpenSystemWithoutDriver(t *testing.T) {
 func TestOpenSystemWithDriver(t *testing.T) {
 	s, err := OpenSystem(nil)
 	if err != nil {
-		t.Skipf("no NVIDIA driver here: %v", err)
+		// CI machines have no GPU by design; the mock-server tests above
+		// cover the adapter there, and infra/gpu/device-check.sh runs this
+		// on a GPU host.
+		msg := fmt.Sprintf("NO NVIDIA DRIVER: the real-GPU inventory test is SKIPPED (%v); run infra/gpu/device-check.sh on a GPU host", err)
+		fmt.Fprintln(os.Stderr, msg)
+		t.Skip(msg)
 	}
 	defer func() {
 		if err := s.Close(); err != nil {

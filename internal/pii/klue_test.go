@@ -23,7 +23,14 @@ func loadKLUE(tb testing.TB) []LabelledDoc {
 	tb.Helper()
 	f, err := os.Open(kluePath)
 	if os.IsNotExist(err) {
-		tb.Skipf("KLUE NER dev set not found at %s; see /work/shared/data/ner/README.md", kluePath)
+		// The set lives in ../shared beside the checkout, as in CI; a
+		// bare clone elsewhere may lack it.
+		msg := fmt.Sprintf("KLUE NER DEV SET NOT FOUND at %s: the KLUE recall figures are NOT checked. CI=true makes this a failure.", kluePath)
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		fmt.Fprintln(os.Stderr, msg)
+		tb.Skip(msg)
 	}
 	if err != nil {
 		tb.Fatal(err)

@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 // BenchmarkCheck validates all sample lines as one batch per iteration.
 func BenchmarkCheck(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	if len(files) == 0 {
-		b.Skip("sample complaints not found")
-	}
+	files := sampleFiles(b)
 	var lines [][]byte
 	var size int64
 	for _, name := range files {

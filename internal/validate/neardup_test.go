@@ -135,14 +135,22 @@ func TestCheckerConcurrent(t *testing.T) {
 	assert.Equal(t, 31, reasons[ReasonDuplicate]+reasons[ReasonNearDuplicate])
 }
 
-// sampleRecords reads the shipped sample complaints, or skips the test.
+// sampleFiles lists the sample complaints shipped in data/complaints. They
+// are part of the repository, so their absence is a broken checkout and
+// fails the test rather than skipping it.
+func sampleFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("sample complaints not found in data/complaints (err %v): the checkout is incomplete", err)
+	}
+	return files
+}
+
+// sampleRecords reads the shipped sample complaints.
 func sampleRecords(t *testing.T) []Record {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	require.NoError(t, err)
-	if len(files) == 0 {
-		t.Skip("sample complaints not found")
-	}
+	files := sampleFiles(t)
 	var recs []Record
 	for _, name := range files {
 		data, err := os.ReadFile(name)

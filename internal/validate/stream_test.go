@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -33,10 +32,7 @@ type genReader struct {
 
 func newGenReader(tb testing.TB, limit int64) *genReader {
 	tb.Helper()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	if len(files) == 0 {
-		tb.Skip("sample complaints not found")
-	}
+	files := sampleFiles(tb)
 	g := &genReader{limit: limit, rng: rand.New(rand.NewPCG(1, 2)), depts: DefaultRules().Departments}
 	seen := map[string]bool{}
 	for _, name := range files {

@@ -191,11 +191,7 @@ func TestRulesZeroLimitsDisableChecks(t *testing.T) {
 // complaint (checked by hand: revised drafts "(수정안)", the same petition
 // sent to two tenants with another title, punctuation-only edits).
 func TestSampleComplaints(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	require.NoError(t, err)
-	if len(files) == 0 {
-		t.Skip("sample complaints not found")
-	}
+	files := sampleFiles(t)
 	all := NewChecker(DefaultRules())
 	total, passed, dups, nearFile := 0, 0, 0, 0
 	var near []string
