@@ -219,11 +219,7 @@ func (c *Conn) EnsureVM(ctx context.Context, spec VMSpec) (VMInfo, error) {
 		}
 		plan := domainPlan{spec: spec, specHash: hash, domainType: c.DomainType(), cpuMode: c.cfg.CPUMode}
 		if len(spec.GPUs)+len(spec.VGPUs) > 0 {
-			doms, err := listDomains(lv)
-			if err != nil {
-				return err
-			}
-			host, err := readHost(lv, doms)
+			host, err := readHost(lv)
 			if err != nil {
 				return err
 			}

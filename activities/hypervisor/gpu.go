@@ -70,11 +70,7 @@ func (g GPU) Passthrough() bool { return g.AssignedTo == "" && len(g.Mdevs) == 0
 func (c *Conn) GPUInventory(ctx context.Context) ([]GPU, error) {
 	var out []GPU
 	err := c.mutate(ctx, func(lv *libvirt.Libvirt) error { // serialised: a consistent picture
-		doms, err := listDomains(lv)
-		if err != nil {
-			return err
-		}
-		host, err := readHost(lv, doms)
+		host, err := readHost(lv)
 		if err != nil {
 			return err
 		}
@@ -95,11 +91,7 @@ func (c *Conn) EnsureMdev(ctx context.Context, v VGPU) (VGPU, error) {
 		return v, err
 	}
 	err = c.mutate(ctx, func(lv *libvirt.Libvirt) error {
-		doms, err := listDomains(lv)
-		if err != nil {
-			return err
-		}
-		host, err := readHost(lv, doms)
+		host, err := readHost(lv)
 		if err != nil {
 			return err
 		}
@@ -171,7 +163,12 @@ type hostMdev struct {
 	parent string
 }
 
-func readHost(lv *libvirt.Libvirt, doms []domState) (*hostState, error) {
+// readHost reads the host's GPUs, their mdevs and which domains hold them.
+func readHost(lv *libvirt.Libvirt) (*hostState, error) {
+	doms, err := listDomains(lv)
+	if err != nil {
+		return nil, err
+	}
 	refs, _, err := lv.ConnectListAllNodeDevices(1, 0)
 	if err != nil {
 		return nil, fmt.Errorf("list node devices: %w", mapError(err))

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dure-platform/dure/internal/inference"
+	"github.com/dure-platform/dure/internal/testlog"
 )
 
 // Test tokens. They are long enough that finding one in a log cannot be a
@@ -110,13 +109,13 @@ type testGateway struct {
 	*Gateway
 	srv  *httptest.Server
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 func startGateway(t testing.TB, replicaURLs []string, opts Options) *testGateway {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := New(testAuth(), replicaURLs, opts, reg, logger)
 	require.NoError(t, err)
@@ -153,24 +152,6 @@ func hostOf(t testing.TB, rawURL string) string {
 	u, err := url.Parse(rawURL)
 	require.NoError(t, err)
 	return u.Host
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes by the logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // unsizedReader hides a body's length so the request is sent chunked.

@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dure-platform/dure/internal/testlog"
 )
 
 const testAdminToken = "admin-secret-token"
@@ -54,7 +55,7 @@ func versionLoader() ModelLoader {
 type testReplica struct {
 	*Replica
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 func newTestReplica(t *testing.T, loader ModelLoader, opts ...Option) testReplica {
@@ -63,29 +64,11 @@ func newTestReplica(t *testing.T, loader ModelLoader, opts ...Option) testReplic
 		loader = versionLoader()
 	}
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r, err := NewReplica("inference-1", loader, testAdminToken, reg, logger, opts...)
 	require.NoError(t, err)
 	return testReplica{Replica: r, reg: reg, logs: logs}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes by the logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // unsizedReader hides the length of a body so the request is sent as if
