@@ -105,14 +105,14 @@ func TestDemoSummary(t *testing.T) {
 
 func TestThreeTenantsExist(t *testing.T) {
 	for _, pilot := range demo.PilotTenants {
-		tn, err := stack.Store.Tenant(pilot.ID)
+		tn, err := stack.Store.Tenant(context.Background(), pilot.ID)
 		require.NoError(t, err)
 		assert.Equal(t, pilot.DisplayName, tn.DisplayName)
 		assert.Equal(t, objstore.TenantBucket(tn.ID), tn.Bucket)
 		assert.NotEmpty(t, tn.S3AccessKey)
-		assert.Equal(t, pilot.VGPUQuota, stack.Store.GPUQuotas()[pilot.ID])
+		assert.Equal(t, pilot.VGPUQuota, must(stack.Store.GPUQuotas(context.Background()))[pilot.ID])
 	}
-	assert.Equal(t, []int{20, 21, 22}, []int{stack.Store.VLAN("suwon"), stack.Store.VLAN("seongnam"), stack.Store.VLAN("yongin")},
+	assert.Equal(t, []int{20, 21, 22}, []int{must(stack.Store.VLAN(context.Background(), "suwon")), must(stack.Store.VLAN(context.Background(), "seongnam")), must(stack.Store.VLAN(context.Background(), "yongin"))},
 		"the pilot tenants get VLANs 20, 21, 22 of the network plan")
 
 	// Onboarding registered each quota with the running GPU pool.
@@ -143,7 +143,7 @@ func TestCrossTenantStorageDenied(t *testing.T) {
 	for _, pair := range [][2]string{{"suwon", "seongnam"}, {"seongnam", "yongin"}, {"yongin", "suwon"}} {
 		owner, intruder := pair[0], pair[1]
 		t.Run(intruder+"->"+owner, func(t *testing.T) {
-			cred, err := stack.Store.S3CredentialFor(intruder)
+			cred, err := stack.Store.S3CredentialFor(context.Background(), intruder)
 			require.NoError(t, err)
 			c, err := stack.S3Client(cred)
 			require.NoError(t, err)
@@ -166,7 +166,7 @@ func TestCrossTenantStorageDenied(t *testing.T) {
 			assertDenied(t, err, "list")
 
 			// The owner itself can read its upload: the denial is about identity.
-			ownCred, err := stack.Store.S3CredentialFor(owner)
+			ownCred, err := stack.Store.S3CredentialFor(context.Background(), owner)
 			require.NoError(t, err)
 			own, err := stack.S3Client(ownCred)
 			require.NoError(t, err)
@@ -185,11 +185,11 @@ func assertDenied(t *testing.T, err error, verb string) {
 func TestGatewayAuthentication(t *testing.T) {
 	token, err := demo.ReadToken(stack.TokenDir, "suwon")
 	require.NoError(t, err)
-	uploaderToken, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantUploader)
+	uploaderToken, _, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantUploader)
 	require.NoError(t, err)
-	revoked, revokedTok, err := stack.Store.IssueToken("yongin", tenancy.RoleTenantClient)
+	revoked, revokedTok, err := stack.Store.IssueToken(context.Background(), "yongin", tenancy.RoleTenantClient)
 	require.NoError(t, err)
-	require.NoError(t, stack.Store.RevokeToken(revokedTok.ID))
+	require.NoError(t, stack.Store.RevokeToken(context.Background(), revokedTok.ID))
 
 	tests := []struct {
 		name   string
@@ -278,7 +278,7 @@ func TestUIAndCodecEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	ctx := context.Background()
-	iter := stack.Client.GetWorkflowHistory(ctx, "tenant-onboarding-suwon", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := stack.Client.GetWorkflowHistory(ctx, workflows.TenantOnboardingID("suwon"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	require.True(t, iter.HasNext())
 	first, err := iter.Next()
 	require.NoError(t, err)
@@ -377,4 +377,13 @@ func TestLeaseHolderInGPUMetrics(t *testing.T) {
 	}
 	require.NotEmpty(t, line, "the lease is exported")
 	assert.Contains(t, line, `tenant="suwon"`)
+}
+
+// must returns v, and panics (failing the test) on err; it lets a lookup
+// that cannot fail in a healthy stack stay inside an assertion.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

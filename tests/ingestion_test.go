@@ -35,7 +35,7 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 		`{"id":"q-7","received_at":"2024-13-45","title":"날짜 오류","body":"접수일이 잘못된 민원입니다.","department":"행정"}`,
 		`{"id":"q-2","received_at":"2024-03-03","title":"놀이터 보수","body":"아파트 놀이터 그네가 부서져 아이들이 다칠 위험이 있습니다.","department":"안전/환경"}`,
 	}
-	cred, err := stack.Store.S3CredentialFor("seongnam")
+	cred, err := stack.Store.S3CredentialFor(context.Background(), "seongnam")
 	require.NoError(t, err)
 	c, err := stack.S3Client(cred)
 	require.NoError(t, err)
@@ -105,9 +105,9 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 func TestOnboardingTwiceIsIdempotent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	before, err := stack.Store.S3CredentialFor("suwon")
+	before, err := stack.Store.S3CredentialFor(context.Background(), "suwon")
 	require.NoError(t, err)
-	credsBefore, tokensBefore, tenantsBefore := len(stack.Store.S3Credentials()), len(stack.Store.Tokens("suwon")), len(stack.Store.Tenants())
+	credsBefore, tokensBefore, tenantsBefore := len(must(stack.Store.S3Credentials(context.Background()))), len(must(stack.Store.Tokens(context.Background(), "suwon"))), len(must(stack.Store.Tenants(context.Background())))
 
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-again", TaskQueue: workflows.TaskQueueControlPlane},
 		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
@@ -116,9 +116,9 @@ func TestOnboardingTwiceIsIdempotent(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &res))
 
 	assert.Equal(t, before.AccessKey, res.S3AccessKey)
-	assert.Equal(t, credsBefore, len(stack.Store.S3Credentials()))
-	assert.Equal(t, tokensBefore, len(stack.Store.Tokens("suwon")))
-	assert.Len(t, stack.Store.Tenants(), tenantsBefore)
+	assert.Equal(t, credsBefore, len(must(stack.Store.S3Credentials(context.Background()))))
+	assert.Equal(t, tokensBefore, len(must(stack.Store.Tokens(context.Background(), "suwon"))))
+	assert.Len(t, must(stack.Store.Tenants(context.Background())), tenantsBefore)
 }
 
 func waitForStage(ctx context.Context, t *testing.T, run client.WorkflowRun, stage string) {
@@ -205,9 +205,9 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 	require.NoError(t, err)
 	waitForStage(ctx, t, run, "awaiting-approval")
 
-	operator, opTok, err := stack.Store.IssueToken("", tenancy.RoleOperator)
+	operator, opTok, err := stack.Store.IssueToken(context.Background(), "", tenancy.RoleOperator)
 	require.NoError(t, err)
-	tenantAdmin, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantAdmin)
+	tenantAdmin, _, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantAdmin)
 	require.NoError(t, err)
 	path := "/v1/tenants/suwon/workflows/" + run.GetID() + "/decision"
 
@@ -223,7 +223,7 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 	assert.Equal(t, "token:"+opTok.ID, res.Operator)
 	require.NotNil(t, res.Dataset)
 
-	events, err := stack.Audit.Query("suwon")
+	events, err := stack.Audit.Query(context.Background(), "suwon")
 	require.NoError(t, err)
 	found := false
 	for _, e := range events {

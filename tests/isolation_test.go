@@ -17,6 +17,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
 )
 
 // cell is one access attempt of the isolation matrix.
@@ -36,7 +37,7 @@ func TestIsolationMatrix(t *testing.T) {
 	tenants := []string{"suwon", "seongnam", "yongin"}
 	admin := map[string]string{}
 	for _, tn := range tenants {
-		tok, _, err := stack.Store.IssueToken(tn, tenancy.RoleTenantAdmin)
+		tok, _, err := stack.Store.IssueToken(context.Background(), tn, tenancy.RoleTenantAdmin)
 		require.NoError(t, err)
 		admin[tn] = tok
 	}
@@ -72,7 +73,7 @@ func TestIsolationMatrix(t *testing.T) {
 
 func s3Client(t *testing.T, tenant string) *minio.Client {
 	t.Helper()
-	cred, err := stack.Store.S3CredentialFor(tenant)
+	cred, err := stack.Store.S3CredentialFor(context.Background(), tenant)
 	require.NoError(t, err)
 	c, err := stack.S3Client(cred)
 	require.NoError(t, err)
@@ -149,7 +150,7 @@ func platformBucketCells(ctx context.Context, t *testing.T, tenant string) []cel
 }
 
 func gatewayCells(t *testing.T, token, caller, owner string) []cell {
-	ingestion := "data-ingestion-" + owner + "-uploads-" + owner + "-jsonl"
+	ingestion := workflows.DataIngestionID(owner, "uploads/"+owner+".jsonl")
 	routes := []struct {
 		name, method, path string
 		body               []byte
@@ -179,14 +180,14 @@ func gatewayCells(t *testing.T, token, caller, owner string) []cell {
 // tokenCells: expired, revoked, malformed and absent tokens, and tenant tokens
 // on platform-wide routes.
 func tokenCells(t *testing.T) []cell {
-	expired, _, err := stack.Store.IssueTokenTTL("suwon", tenancy.RoleTenantAdmin, time.Nanosecond)
+	expired, _, err := stack.Store.IssueTokenTTL(context.Background(), "suwon", tenancy.RoleTenantAdmin, time.Nanosecond)
 	require.NoError(t, err)
-	revoked, tok, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantAdmin)
+	revoked, tok, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantAdmin)
 	require.NoError(t, err)
-	require.NoError(t, stack.Store.RevokeToken(tok.ID))
-	admin, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantAdmin)
+	require.NoError(t, stack.Store.RevokeToken(context.Background(), tok.ID))
+	admin, _, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantAdmin)
 	require.NoError(t, err)
-	client, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantClient)
+	client, _, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantClient)
 	require.NoError(t, err)
 
 	cases := []struct {

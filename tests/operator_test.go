@@ -18,16 +18,16 @@ import (
 // CLI uses; another tenant's admin cannot touch them.
 func TestTokenRotationThroughTheAPI(t *testing.T) {
 	ctx := context.Background()
-	adminToken, _, err := stack.Store.IssueToken("seongnam", tenancy.RoleTenantAdmin)
+	adminToken, _, err := stack.Store.IssueToken(context.Background(), "seongnam", tenancy.RoleTenantAdmin)
 	require.NoError(t, err)
 	admin := &apiclient.Client{BaseURL: stack.GatewayURL, Token: adminToken}
-	otherAdmin, _, err := stack.Store.IssueToken("suwon", tenancy.RoleTenantAdmin)
+	otherAdmin, _, err := stack.Store.IssueToken(context.Background(), "suwon", tenancy.RoleTenantAdmin)
 	require.NoError(t, err)
 	intruder := &apiclient.Client{BaseURL: stack.GatewayURL, Token: otherAdmin}
 
 	clientToken, err := demo.ReadToken(stack.TokenDir, "seongnam")
 	require.NoError(t, err)
-	live, err := stack.Store.Authenticate(clientToken)
+	live, err := stack.Store.Authenticate(context.Background(), clientToken)
 	require.NoError(t, err)
 
 	toks, err := admin.Tokens(ctx, "seongnam")

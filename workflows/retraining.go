@@ -64,7 +64,7 @@ func Retraining(ctx workflow.Context, in RetrainingInput) (RetrainingResult, err
 	if in.SkipPromotion {
 		return res, nil
 	}
-	pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: fmt.Sprintf("model-promotion-v%d", trained.Version)})
+	pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ModelPromotionID(trained.Version)})
 	if err := workflow.ExecuteChildWorkflow(pctx, "ModelPromotion", ModelPromotionInput{Version: trained.Version}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("promotion of v%d: %w", trained.Version, err)
 	}

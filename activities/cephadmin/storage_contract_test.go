@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/internal/tenancy/tenancytest"
 	"github.com/dure-platform/dure/workflows"
 )
 
@@ -32,8 +32,7 @@ func TestStorageActivitiesOnCeph(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	admin, cluster, err := env.Open(logger)
 	require.NoError(t, err)
-	store, err := tenancy.Open(filepath.Join(t.TempDir(), "tenants.json"))
-	require.NoError(t, err)
+	store := tenancytest.NewStore(t)
 	gate, _, err := admin.EnsureUser(ctx, cephadmin.UserSpec{UID: "dure-quality-gate", DisplayName: "dure quality gate"})
 	require.NoError(t, err)
 	u, err := url.Parse(env.RGWEndpoint)
@@ -75,9 +74,9 @@ func TestStorageActivitiesOnCeph(t *testing.T) {
 		require.NoError(t, err)
 		return c
 	}
-	owner, err := store.S3CredentialFor(tenants[0])
+	owner, err := store.S3CredentialFor(ctx, tenants[0])
 	require.NoError(t, err)
-	intruder, err := store.S3CredentialFor(tenants[1])
+	intruder, err := store.S3CredentialFor(ctx, tenants[1])
 	require.NoError(t, err)
 	bucket, key, body := objstore.TenantBucket(tenants[0]), "uploads/a.jsonl", "{\"id\":\"1\"}\n"
 

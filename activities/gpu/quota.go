@@ -28,7 +28,7 @@ type QuotaActivities struct {
 
 // RegisterGPUQuota sets a tenant's quota; 0 removes it (offboarding).
 func (a *QuotaActivities) RegisterGPUQuota(ctx context.Context, in workflows.GPUQuotaInput) error {
-	if err := a.Store.SetGPUQuota(in.TenantID, in.VGPUs); err != nil {
+	if err := a.Store.SetGPUQuota(ctx, in.TenantID, in.VGPUs); err != nil {
 		return err
 	}
 	if a.Pool != nil {

@@ -36,13 +36,17 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 	role := tenancy.Role(in.Role)
 	path := TokenFile(a.TokenDir, in.TenantID, in.Role)
 	if _, err := os.Stat(path); err == nil {
-		for _, t := range a.Store.Tokens(in.TenantID) {
+		toks, err := a.Store.Tokens(ctx, in.TenantID)
+		if err != nil {
+			return workflows.IssuedToken{}, err
+		}
+		for _, t := range toks {
 			if t.Role == role && t.Live(time.Now()) {
 				return workflows.IssuedToken{Role: in.Role, TokenID: t.ID, TokenFile: path}, nil
 			}
 		}
 	}
-	plain, tok, err := a.Store.IssueToken(in.TenantID, role)
+	plain, tok, err := a.Store.IssueToken(ctx, in.TenantID, role)
 	if err != nil {
 		return workflows.IssuedToken{}, fmt.Errorf("issue token: %w", err)
 	}
@@ -50,10 +54,10 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 		return workflows.IssuedToken{}, fmt.Errorf("token dir: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(plain+"\n"), 0o600); err != nil {
-		_ = a.Store.RevokeToken(tok.ID)
+		_ = a.Store.RevokeToken(ctx, tok.ID)
 		return workflows.IssuedToken{}, fmt.Errorf("write token file: %w", err)
 	}
-	if err := a.Audit.Append(audit.Event{Action: audit.ActionGrant, Tenant: in.TenantID, Actor: actor(ctx),
+	if err := a.Audit.Append(ctx, audit.Event{Action: audit.ActionGrant, Tenant: in.TenantID, Actor: actor(ctx),
 		Subject: "token:" + tok.ID, Detail: "role " + in.Role}); err != nil {
 		return workflows.IssuedToken{}, err
 	}
@@ -64,15 +68,13 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 // RevokeToken revokes one token (compensation, offboarding, rotation).
 func (a *Activities) RevokeToken(ctx context.Context, tokenID string) error {
 	var tenant string
-	for _, t := range a.Store.Tokens("") {
-		if t.ID == tokenID {
-			tenant = t.Tenant
-		}
+	if tok, err := a.Store.Token(ctx, tokenID); err == nil {
+		tenant = tok.Tenant
 	}
-	if err := a.Store.RevokeToken(tokenID); err != nil {
+	if err := a.Store.RevokeToken(ctx, tokenID); err != nil {
 		return fmt.Errorf("revoke token %s: %w", tokenID, err)
 	}
-	if err := a.Audit.Append(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: actor(ctx), Subject: "token:" + tokenID}); err != nil {
+	if err := a.Audit.Append(ctx, audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: actor(ctx), Subject: "token:" + tokenID}); err != nil {
 		return err
 	}
 	activity.GetLogger(ctx).Info("api token revoked", "token_id", tokenID)
@@ -82,8 +84,12 @@ func (a *Activities) RevokeToken(ctx context.Context, tokenID string) error {
 // RevokeTenantTokens revokes every live token of a tenant and removes the token
 // files, returning how many were revoked.
 func (a *Activities) RevokeTenantTokens(ctx context.Context, tenantID string) (int, error) {
+	toks, err := a.Store.Tokens(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for _, t := range a.Store.Tokens(tenantID) {
+	for _, t := range toks {
 		if t.RevokedAt != nil {
 			continue
 		}
@@ -102,27 +108,29 @@ func (a *Activities) RevokeTenantTokens(ctx context.Context, tenantID string) (i
 
 // DeleteTenantRecord removes the tenant record (offboarding's last step).
 func (a *Activities) DeleteTenantRecord(ctx context.Context, tenantID string) error {
-	if _, err := a.Store.Tenant(tenantID); err != nil {
+	if _, err := a.Store.Tenant(ctx, tenantID); errors.Is(err, tenancy.ErrNotFound) {
 		return nil
-	}
-	if err := a.Store.DeleteTenant(tenantID); err != nil {
+	} else if err != nil {
 		return err
 	}
-	return a.Audit.Append(audit.Event{Action: audit.ActionTenantGone, Tenant: tenantID, Actor: actor(ctx)})
+	if err := a.Store.DeleteTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	return a.Audit.Append(ctx, audit.Event{Action: audit.ActionTenantGone, Tenant: tenantID, Actor: actor(ctx)})
 }
 
 // RecordTenant writes the tenant record that makes the tenant visible.
 func (a *Activities) RecordTenant(ctx context.Context, in workflows.RecordTenantInput) error {
-	_, err := a.Store.Tenant(in.TenantID)
+	_, err := a.Store.Tenant(ctx, in.TenantID)
 	existed := err == nil
-	err = a.Store.PutTenant(tenancy.Tenant{
+	err = a.Store.PutTenant(ctx, tenancy.Tenant{
 		ID: in.TenantID, DisplayName: in.DisplayName, Bucket: in.Bucket,
 		S3AccessKey: in.AccessKey, QuotaBytes: in.QuotaBytes, PIIPolicy: in.PIIPolicy,
 	})
 	if err != nil || existed {
 		return err
 	}
-	return a.Audit.Append(audit.Event{Action: audit.ActionTenantAdded, Tenant: in.TenantID, Actor: actor(ctx),
+	return a.Audit.Append(ctx, audit.Event{Action: audit.ActionTenantAdded, Tenant: in.TenantID, Actor: actor(ctx),
 		Detail: fmt.Sprintf("bucket %s, quota %d bytes", in.Bucket, in.QuotaBytes)})
 }
 
@@ -142,6 +150,6 @@ func (a *Activities) AuditDecision(ctx context.Context, d workflows.DecisionAudi
 	if who == "" {
 		who = actor(ctx)
 	}
-	return a.Audit.Append(audit.Event{Action: action, Tenant: d.TenantID, Actor: who, Subject: "workflow:" + d.WorkflowID,
+	return a.Audit.Append(ctx, audit.Event{Action: action, Tenant: d.TenantID, Actor: who, Subject: "workflow:" + d.WorkflowID,
 		Detail: fmt.Sprintf("%d records; %s", d.Records, d.Reason)})
 }

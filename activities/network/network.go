@@ -33,8 +33,11 @@ type Activities struct {
 
 // AllocateVLAN gives the tenant its VLAN.
 func (a *Activities) AllocateVLAN(ctx context.Context, in workflows.VLANInput) (workflows.AllocatedVLAN, error) {
-	had := a.Store.VLAN(in.TenantID)
-	vlan, err := a.Store.AllocateVLAN(in.TenantID, in.VLAN, a.Plan)
+	had, err := a.Store.VLAN(ctx, in.TenantID)
+	if err != nil {
+		return workflows.AllocatedVLAN{}, err
+	}
+	vlan, err := a.Store.AllocateVLAN(ctx, in.TenantID, in.VLAN, a.Plan)
 	if errors.Is(err, tenancy.ErrVLANTaken) || errors.Is(err, tenancy.ErrVLANReserved) || errors.Is(err, tenancy.ErrVLANExhausted) {
 		return workflows.AllocatedVLAN{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrBadInput, err)
 	}
@@ -46,8 +49,8 @@ func (a *Activities) AllocateVLAN(ctx context.Context, in workflows.VLANInput) (
 }
 
 // ReleaseVLAN frees the tenant's VLAN.
-func (a *Activities) ReleaseVLAN(_ context.Context, tenantID string) error {
-	return a.Store.ReleaseVLAN(tenantID)
+func (a *Activities) ReleaseVLAN(ctx context.Context, tenantID string) error {
+	return a.Store.ReleaseVLAN(ctx, tenantID)
 }
 
 // EnsureTenantNetwork creates the network carrying the tenant's VLAN.

@@ -45,7 +45,7 @@ type Activities struct {
 
 // PolicySource resolves a tenant's masking policy.
 type PolicySource interface {
-	PolicyFor(tenantID string) (pii.Policy, error)
+	PolicyFor(ctx context.Context, tenantID string) (pii.Policy, error)
 }
 
 // Progress is the heartbeat detail the UI shows while a batch is screened.
@@ -92,7 +92,7 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 	}
 	defer removeTemp(rejects)
 
-	policy, err := a.Policies.PolicyFor(in.TenantID)
+	policy, err := a.Policies.PolicyFor(ctx, in.TenantID)
 	if err != nil {
 		return workflows.ScreenResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("masking policy of %s: %v", in.TenantID, err), "BadPolicy", err)
 	}

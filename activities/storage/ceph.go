@@ -31,10 +31,7 @@ func (p CephProvisioner) EnsureUser(ctx context.Context, tenantID string, quotaB
 		return tenancy.S3Credential{}, false, fmt.Errorf("onboard %s on ceph: %w", tenantID, err)
 	}
 	cred := tenancy.S3Credential{AccessKey: prov.Credential.AccessKey, SecretKey: prov.Credential.SecretKey, Owner: tenantID, Role: S3RoleCephUser}
-	if err := p.Store.DeleteS3CredentialsOf(tenantID); err != nil {
-		return tenancy.S3Credential{}, false, err
-	}
-	if err := p.Store.PutS3Credential(cred); err != nil {
+	if err := p.Store.PutS3Credential(ctx, cred); err != nil {
 		return tenancy.S3Credential{}, false, err
 	}
 	return cred, prov.CreatedUser, nil
@@ -45,7 +42,7 @@ func (p CephProvisioner) DeleteUser(ctx context.Context, tenantID string) error 
 	if _, err := p.Tenants.RemoveTenant(ctx, tenantID); err != nil {
 		return fmt.Errorf("remove %s from ceph: %w", tenantID, err)
 	}
-	return p.Store.DeleteS3CredentialsOf(tenantID)
+	return p.Store.DeleteS3CredentialsOf(ctx, tenantID)
 }
 
 // RGWPrincipal names an RGW user in a bucket policy: RGW matches principals by

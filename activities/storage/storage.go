@@ -30,7 +30,7 @@ type IdentityProvisioner interface {
 
 // Credentials resolves the S3 credential of a tenant or platform service.
 type Credentials interface {
-	S3CredentialFor(owner string) (tenancy.S3Credential, error)
+	S3CredentialFor(ctx context.Context, owner string) (tenancy.S3Credential, error)
 }
 
 // Activities holds the clients the storage activities use.
@@ -75,7 +75,7 @@ func (a *Activities) DeleteStorageIdentity(ctx context.Context, tenantID string)
 // tenant owns it, and lets the quality gate read it.
 func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.TenantBucketInput) (workflows.TenantBucket, error) {
 	bucket := objstore.TenantBucket(in.TenantID)
-	cred, err := a.Credentials.S3CredentialFor(in.TenantID)
+	cred, err := a.Credentials.S3CredentialFor(ctx, in.TenantID)
 	if err != nil {
 		return workflows.TenantBucket{}, err
 	}
@@ -180,22 +180,23 @@ const S3RoleTenant = "userplus"
 
 // EnsureUser returns the tenant's credential, creating it if needed, and
 // records the quota of the tenant's bucket, which the embedded S3 enforces.
-func (p StoreProvisioner) EnsureUser(_ context.Context, tenantID string, quotaBytes int64) (tenancy.S3Credential, bool, error) {
-	if err := p.Store.SetBucketQuota(objstore.TenantBucket(tenantID), quotaBytes); err != nil {
+func (p StoreProvisioner) EnsureUser(ctx context.Context, tenantID string, quotaBytes int64) (tenancy.S3Credential, bool, error) {
+	if err := p.Store.SetBucketQuota(ctx, objstore.TenantBucket(tenantID), quotaBytes); err != nil {
 		return tenancy.S3Credential{}, false, err
 	}
-	if cred, err := p.Store.S3CredentialFor(tenantID); err == nil {
-		return cred, false, nil
+	cred, err := p.Store.S3CredentialFor(ctx, tenantID)
+	if err == nil || !errors.Is(err, tenancy.ErrNotFound) {
+		return cred, false, err
 	}
-	cred, err := p.Store.EnsureS3Credential(tenantID, S3RoleTenant)
+	cred, err = p.Store.EnsureS3Credential(ctx, tenantID, S3RoleTenant)
 	return cred, err == nil, err
 }
 
 // DeleteUser removes the tenant's credentials (requests signed with them fail
 // at once) and its quota record.
-func (p StoreProvisioner) DeleteUser(_ context.Context, tenantID string) error {
-	if err := p.Store.DeleteS3CredentialsOf(tenantID); err != nil {
+func (p StoreProvisioner) DeleteUser(ctx context.Context, tenantID string) error {
+	if err := p.Store.DeleteS3CredentialsOf(ctx, tenantID); err != nil {
 		return err
 	}
-	return p.Store.SetBucketQuota(objstore.TenantBucket(tenantID), 0)
+	return p.Store.SetBucketQuota(ctx, objstore.TenantBucket(tenantID), 0)
 }

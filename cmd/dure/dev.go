@@ -23,8 +23,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	withDemo := fs.Bool("demo", false, "onboard the pilot tenants and walk the whole flow")
 	exitAfterDemo := fs.Bool("exit-after-demo", false, "with --demo: exit after the demo and print its summary as JSON")
 	verbose := fs.Bool("v", false, "debug logging")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := config.Parse(fs, args); err != nil {
+		return usageError{err}
 	}
 	level := slog.LevelInfo
 	if *verbose {

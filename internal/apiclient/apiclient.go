@@ -46,25 +46,35 @@ func (e *StatusError) Error() string {
 // Do sends a request with a JSON body (nil for none) and decodes a JSON answer
 // into out (nil to discard it).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var (
+		rd   io.Reader
+		size int64
+	)
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(raw)
+		rd, size = bytes.NewReader(raw), int64(len(raw))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	return c.send(ctx, method, path, "application/json", rd, size, out)
+}
+
+// send sends body (size bytes; nil for none) and decodes a JSON answer into
+// out (nil to discard it).
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader, size int64, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = size
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: time.Minute}
+		hc = &http.Client{Timeout: 10 * time.Minute}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -86,6 +96,35 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return nil
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// Upload is an object stored in a tenant's raw bucket.
+type Upload struct {
+	Key  string `json:"key"`
+	Size int64  `json:"size"`
+}
+
+// Upload stores size bytes of body as uploads/NAME in the tenant's bucket.
+func (c *Client) Upload(ctx context.Context, tenant, name string, body io.Reader, size int64) (Upload, error) {
+	var out Upload
+	err := c.send(ctx, http.MethodPut, "/v1/tenants/"+url.PathEscape(tenant)+"/uploads/"+url.PathEscape(name),
+		"application/x-ndjson", body, size, &out)
+	return out, err
+}
+
+// Classification is the gateway's answer to classify.
+type Classification struct {
+	Department   string  `json:"department"`
+	Score        float64 `json:"score"`
+	ModelVersion int     `json:"model_version"`
+	Replica      string  `json:"replica"`
+}
+
+// Classify routes a complaint to a department.
+func (c *Client) Classify(ctx context.Context, title, body string) (Classification, error) {
+	var out Classification
+	err := c.Do(ctx, http.MethodPost, "/v1/classify", map[string]string{"title": title, "body": body}, &out)
+	return out, err
 }
 
 // Decide approves or rejects an ingested batch.

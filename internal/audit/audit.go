@@ -1,20 +1,21 @@
-// Package audit is the platform's append-only audit log: every grant, revoke,
-// approval and failed authorization, queryable by tenant. Each entry carries the
-// hash of the one before it, so an edited or deleted line breaks the chain and
-// Verify finds it.
+// Package audit is the platform's append-only audit log, in the shared metadata
+// database: every grant, revoke, approval and failed authorization, queryable
+// by tenant. Each entry carries the hash of the one before it, so an edited or
+// deleted entry breaks the chain and Verify finds it.
 package audit
 
 import (
-	"bufio"
+	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/dure-platform/dure/internal/metadb"
 )
 
 // Actions recorded.
@@ -41,116 +42,113 @@ type Event struct {
 	Hash     string    `json:"hash"`
 }
 
-// Log appends events to a JSON-lines file.
+// Field limits: an entry names things by id, so anything longer is cut, and
+// no caller (an anonymous request among them) can grow the log by much.
+const (
+	maxNameBytes   = 256
+	maxDetailBytes = 1024
+)
+
+// Log appends events to the audit_events table of the shared metadata
+// database. Appends from every service on every host form one chain.
 type Log struct {
-	path string
-	now  func() time.Time
-	mu   sync.Mutex
-	seq  int64
-	last string
+	db  *metadb.DB
+	now func() time.Time
 }
 
-// Open opens (or creates) the log at path and checks its chain.
-func Open(path string) (*Log, error) {
-	l := &Log{path: path, now: time.Now}
-	events, err := l.read()
-	if err != nil {
-		return nil, err
-	}
-	if err := verify(events); err != nil {
-		return nil, fmt.Errorf("audit log %s: %w", path, err)
-	}
-	if n := len(events); n > 0 {
-		l.seq, l.last = events[n-1].Seq, events[n-1].Hash
-	}
-	return l, nil
+// New returns the log kept in db.
+func New(db *metadb.DB) *Log {
+	return &Log{db: db, now: time.Now}
 }
 
-// Append records an event; Seq, Time and the hashes are filled in here.
-func (l *Log) Append(e Event) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e.Seq = l.seq + 1
-	e.Time = l.now().UTC()
-	e.PrevHash = l.last
-	e.Hash = hashOf(e)
-	raw, err := json.Marshal(e)
-	if err != nil {
+// Append records an event; Seq, Time and the hashes are filled in here. The
+// chain's tail is read and extended under a lock, so concurrent appends from
+// several services never fork it.
+func (l *Log) Append(ctx context.Context, e Event) error {
+	e.Action = clip(e.Action, maxNameBytes)
+	e.Tenant = clip(e.Tenant, maxNameBytes)
+	e.Actor = clip(e.Actor, maxNameBytes)
+	e.Subject = clip(e.Subject, maxNameBytes)
+	e.Detail = clip(e.Detail, maxDetailBytes)
+	err := l.db.InTx(ctx, func(tx *metadb.Tx) error {
+		if err := tx.Lock(ctx, "audit"); err != nil {
+			return err
+		}
+		var (
+			seq  int64
+			last string
+		)
+		err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&seq, &last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read audit tail: %w", err)
+		}
+		e.Seq, e.PrevHash = seq+1, last
+		// Stored times are exact to the microsecond: hash what is stored.
+		e.Time = l.now().UTC().Truncate(time.Microsecond)
+		e.Hash = hashOf(e)
+		_, err = tx.Exec(ctx, `INSERT INTO audit_events (seq, at, action, tenant, actor, subject, detail, prev_hash, hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, metadb.Micros(e.Time), e.Action, e.Tenant, e.Actor, e.Subject, e.Detail, e.PrevHash, e.Hash)
 		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
-		return fmt.Errorf("audit dir: %w", err)
-	}
-	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	})
 	if err != nil {
-		return fmt.Errorf("open audit log: %w", err)
-	}
-	if _, err := f.Write(append(raw, '\n')); err != nil {
-		_ = f.Close()
 		return fmt.Errorf("append audit event: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("sync audit log: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	l.seq, l.last = e.Seq, e.Hash
 	return nil
 }
 
-// Query returns the events of one tenant (every event when tenant is empty).
-func (l *Log) Query(tenant string) ([]Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	events, err := l.read()
-	if err != nil {
-		return nil, err
+// clip cuts s to at most n bytes on a UTF-8 boundary, saying so.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	if tenant == "" {
-		return events, nil
+	const mark = "...(cut)"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
 	}
-	var out []Event
-	for _, e := range events {
-		if e.Tenant == tenant {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return s[:cut] + mark
 }
 
-// Verify re-reads the file and checks the hash chain.
-func (l *Log) Verify() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	events, err := l.read()
+const eventColumns = "seq, at, action, tenant, actor, subject, detail, prev_hash, hash"
+
+// Query returns the events of one tenant (every event when tenant is empty),
+// oldest first.
+func (l *Log) Query(ctx context.Context, tenant string) ([]Event, error) {
+	q, args := "SELECT "+eventColumns+" FROM audit_events ORDER BY seq", []any{}
+	if tenant != "" {
+		q, args = "SELECT "+eventColumns+" FROM audit_events WHERE tenant = ? ORDER BY seq", []any{tenant}
+	}
+	return l.read(ctx, q, args...)
+}
+
+// Verify re-reads the whole log and checks the hash chain.
+func (l *Log) Verify(ctx context.Context) error {
+	events, err := l.read(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
 	if err != nil {
 		return err
 	}
 	return verify(events)
 }
 
-func (l *Log) read() ([]Event, error) {
-	f, err := os.Open(l.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+func (l *Log) read(ctx context.Context, q string, args ...any) ([]Event, error) {
+	rows, err := l.db.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("open audit log: %w", err)
+		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	defer f.Close()
+	defer rows.Close()
 	var events []Event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		var e Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("audit log line %d: %w", line, err)
+	for rows.Next() {
+		var (
+			e  Event
+			at int64
+		)
+		if err := rows.Scan(&e.Seq, &at, &e.Action, &e.Tenant, &e.Actor, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
 		}
+		e.Time = metadb.FromMicros(at)
 		events = append(events, e)
 	}
-	return events, sc.Err()
+	return events, rows.Err()
 }
 
 // ErrTampered means the chain does not hold.

@@ -12,14 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/dure-platform/dure/internal/secretbox"
 )
 
 const (
@@ -155,26 +155,5 @@ func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
 // LoadOrCreateKey reads a hex key from path, creating a new random one (mode 0600)
 // when the file does not exist yet. The dev stack keeps its key in the data dir.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-		if err != nil || len(key) != keySize {
-			return nil, fmt.Errorf("codec key file %s must hold %d hex-encoded bytes", path, keySize)
-		}
-		return key, nil
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("read codec key: %w", err)
-	}
-	key := make([]byte, keySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("generate codec key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create key dir: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write codec key: %w", err)
-	}
-	return key, nil
+	return secretbox.LoadOrCreateKey(path)
 }

@@ -113,7 +113,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 
 func (r *Runner) onboard(ctx context.Context, t Tenant) error {
 	var res workflows.TenantOnboardingResult
-	err := r.execute(ctx, "tenant-onboarding-"+t.ID, "TenantOnboarding",
+	err := r.execute(ctx, workflows.TenantOnboardingID(t.ID), "TenantOnboarding",
 		workflows.TenantOnboardingInput{TenantID: t.ID, DisplayName: t.DisplayName, VGPUQuota: t.VGPUQuota}, &res)
 	if err != nil {
 		return fmt.Errorf("onboard %s: %w", t.ID, err)
@@ -129,7 +129,7 @@ func (r *Runner) onboard(ctx context.Context, t Tenant) error {
 
 // Upload puts a tenant's sample file into its bucket with the tenant's own credentials.
 func (r *Runner) Upload(ctx context.Context, t Tenant) (string, error) {
-	cred, err := r.Store.S3CredentialFor(t.ID)
+	cred, err := r.Store.S3CredentialFor(ctx, t.ID)
 	if err != nil {
 		return "", err
 	}
@@ -152,7 +152,7 @@ func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionR
 	if err != nil {
 		return workflows.DataIngestionResult{}, err
 	}
-	id := "data-ingestion-" + t.ID + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(key)
+	id := workflows.DataIngestionID(t.ID, key)
 	run, err := r.Temporal.ExecuteWorkflow(ctx, startOptions(id), "DataIngestion", workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
 	if err != nil {
 		return workflows.DataIngestionResult{}, fmt.Errorf("start ingestion for %s: %w", t.ID, err)
@@ -220,7 +220,7 @@ func (r *Runner) train(ctx context.Context) (workflows.TrainingResult, error) {
 
 func (r *Runner) promote(ctx context.Context, version int) error {
 	var res workflows.ModelPromotionResult
-	id := fmt.Sprintf("model-promotion-v%d", version)
+	id := workflows.ModelPromotionID(version)
 	if err := r.execute(ctx, id, "ModelPromotion", workflows.ModelPromotionInput{Version: version}, &res); err != nil {
 		return fmt.Errorf("promotion: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 // QuotaSource says how many bytes a bucket may hold.
 type QuotaSource interface {
-	BucketQuota(bucket string) (int64, bool)
+	BucketQuota(ctx context.Context, bucket string) (int64, bool, error)
 }
 
 // quotaBackend enforces bucket size quotas, which versitygw does not, and refuses
@@ -51,7 +51,10 @@ func (q *quotaBackend) bucketLock(bucket string) *sync.Mutex {
 
 func (q *quotaBackend) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
 	bucket, key := deref(in.Bucket), deref(in.Key)
-	limit, ok := q.quotas.BucketQuota(bucket)
+	limit, ok, err := q.quotas.BucketQuota(ctx, bucket)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	if !ok {
 		return q.Backend.PutObject(ctx, in)
 	}
@@ -66,7 +69,10 @@ func (q *quotaBackend) PutObject(ctx context.Context, in s3response.PutObjectInp
 
 func (q *quotaBackend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.UploadPartOutput, error) {
 	bucket := deref(in.Bucket)
-	limit, ok := q.quotas.BucketQuota(bucket)
+	limit, ok, err := q.quotas.BucketQuota(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return q.Backend.UploadPart(ctx, in)
 	}
@@ -81,7 +87,10 @@ func (q *quotaBackend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (
 
 func (q *quotaBackend) CopyObject(ctx context.Context, in s3response.CopyObjectInput) (s3response.CopyObjectOutput, error) {
 	bucket := deref(in.Bucket)
-	limit, ok := q.quotas.BucketQuota(bucket)
+	limit, ok, err := q.quotas.BucketQuota(ctx, bucket)
+	if err != nil {
+		return s3response.CopyObjectOutput{}, err
+	}
 	if !ok {
 		return q.Backend.CopyObject(ctx, in)
 	}

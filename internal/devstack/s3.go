@@ -128,9 +128,15 @@ func (i *storeIAM) GetUserAccount(access string) (auth.Account, error) {
 	if access == i.root.AccessKey {
 		return auth.Account{Access: i.root.AccessKey, Secret: i.root.SecretKey, Role: auth.RoleAdmin}, nil
 	}
-	cred, err := i.store.S3CredentialByAccessKey(access)
-	if err != nil {
+	// versitygw's interface takes no context; a lookup is one indexed row.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cred, err := i.store.S3CredentialByAccessKey(ctx, access)
+	if errors.Is(err, tenancy.ErrNotFound) {
 		return auth.Account{}, s3err.GetAPIError(s3err.ErrAdminUserNotFound)
+	}
+	if err != nil {
+		return auth.Account{}, err
 	}
 	return auth.Account{Access: cred.AccessKey, Secret: cred.SecretKey, Role: auth.Role(cred.Role)}, nil
 }
@@ -146,7 +152,12 @@ func (i *storeIAM) ResolveAccounts(accessKeyIDs []string) ([]string, error) {
 }
 
 func (i *storeIAM) ListUserAccounts() ([]auth.Account, error) {
-	creds := i.store.S3Credentials()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	creds, err := i.store.S3Credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]auth.Account, 0, len(creds))
 	for _, c := range creds {
 		out = append(out, auth.Account{Access: c.AccessKey, Role: auth.Role(c.Role)})

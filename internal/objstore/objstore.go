@@ -83,28 +83,6 @@ func PutJSON(ctx context.Context, c *minio.Client, bucket, key string, v any) er
 	return nil
 }
 
-// ErrExists is returned by CreateJSON when the key is taken.
-var ErrExists = errors.New("object exists")
-
-// CreateJSON writes v only if no object has the key yet (If-None-Match: *), so
-// a record once written is never replaced.
-func CreateJSON(ctx context.Context, c *minio.Client, bucket, key string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	opts := minio.PutObjectOptions{ContentType: "application/json"}
-	opts.SetMatchETagExcept("*")
-	_, err = c.PutObject(ctx, bucket, key, bytes.NewReader(raw), int64(len(raw)), opts)
-	if resp := minio.ToErrorResponse(err); resp.StatusCode == http.StatusPreconditionFailed || resp.Code == "PreconditionFailed" {
-		return fmt.Errorf("s3://%s/%s: %w", bucket, key, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("create s3://%s/%s: %w", bucket, key, err)
-	}
-	return nil
-}
-
 // GetJSON reads a JSON object into v.
 func GetJSON(ctx context.Context, c *minio.Client, bucket, key string, v any) error {
 	obj, err := c.GetObject(ctx, bucket, key, minio.GetObjectOptions{})

@@ -1,27 +1,28 @@
 // Package registry is the model registry: monotonic, immutable versions of the
-// shared classifier in the model-registry bucket, each with its metrics and the
-// datasets (and so the tenants) it was trained on, plus named aliases.
+// shared classifier, each with its metrics and the datasets (and so the
+// tenants) it was trained on, plus named aliases. Artifacts live in the
+// model-registry bucket; versions and aliases in the metadata database.
 package registry
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/dure-platform/dure/internal/metadb"
 	"github.com/dure-platform/dure/internal/objstore"
 )
 
 // Layout of the model-registry bucket.
 const (
 	modelsPrefix     = "models/"
-	aliasesPrefix    = "aliases/"
 	candidatesPrefix = "candidates/"
 	artifactsPrefix  = "artifacts/"
 	// ArtifactName is the model file inside a version's or candidate's folder.
@@ -55,16 +56,19 @@ type Version struct {
 // ErrNotFound is returned for unknown versions and aliases.
 var ErrNotFound = errors.New("not found")
 
-// Registry reads and writes the model-registry bucket.
+// Registry keeps artifacts in the model-registry bucket and the pointers to
+// them (version numbers, aliases) in the shared metadata database, where
+// every service sees one monotonic sequence of immutable versions.
 type Registry struct {
 	S3     *minio.Client
 	Bucket string
+	DB     *metadb.DB
 	Now    func() time.Time
 }
 
 // New returns a registry on the platform's model-registry bucket.
-func New(c *minio.Client) *Registry {
-	return &Registry{S3: c, Bucket: objstore.BucketModelRegistry, Now: time.Now}
+func New(c *minio.Client, db *metadb.DB) *Registry {
+	return &Registry{S3: c, Bucket: objstore.BucketModelRegistry, DB: db, Now: time.Now}
 }
 
 // CandidateKey is where a trainer uploads the artifact of one training run.
@@ -72,95 +76,116 @@ func CandidateKey(candidateID string) string {
 	return candidatesPrefix + candidateID + "/" + ArtifactName
 }
 
-func versionDir(v int) string     { return fmt.Sprintf("%sv%06d/", modelsPrefix, v) }
-func metaKey(v int) string        { return versionDir(v) + "meta.json" }
-func aliasKey(name string) string { return aliasesPrefix + name + ".json" }
+func versionDir(v int) string { return fmt.Sprintf("%sv%06d/", modelsPrefix, v) }
+func metaKey(v int) string    { return versionDir(v) + "meta.json" }
 
-// artifactKey is per candidate, not per version, so that two registrations
-// racing for one version number never overwrite each other's artifact.
+// artifactKey is per candidate, not per version: an artifact is copied
+// before its version number exists, and a retried registration copies onto
+// the same key.
 func artifactKey(candidateID string) string {
 	return artifactsPrefix + candidateID + "/" + ArtifactName
 }
 
-// maxClaims bounds how many version numbers one registration tries when other
-// registrations keep taking them.
-const maxClaims = 32
-
 // Register makes a candidate artifact a new version. Registering the same
-// candidate again returns the version it already got. A version is claimed by
-// creating its meta.json only if it does not exist, so versions are monotonic
-// and immutable even with registrations racing.
+// candidate again returns the version it already got. The number is claimed
+// in the database under a lock, so registrations racing from several workers
+// get distinct, increasing versions, and a version's record never changes.
 func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
-	versions, err := r.List(ctx)
-	if err != nil {
-		return Version{}, err
+	if existing, err := r.byCandidate(ctx, v.CandidateID); err == nil || !errors.Is(err, ErrNotFound) {
+		return existing, err
 	}
-	for _, existing := range versions {
-		if existing.CandidateID == v.CandidateID {
-			return existing, nil
-		}
-	}
-	next := 1
-	if len(versions) > 0 {
-		next = versions[len(versions)-1].Version + 1
-	}
+	var err error
 	v.ArtifactKey = artifactKey(v.CandidateID)
-	v.RegisteredAt = r.Now().UTC()
+	v.RegisteredAt = r.Now().UTC().Truncate(time.Microsecond)
 	v.Tenants = tenantsOf(v.Datasets)
 	v.ArtifactSHA256, err = objstore.Copy(ctx, r.S3, r.Bucket, CandidateKey(v.CandidateID), r.Bucket, v.ArtifactKey)
 	if err != nil {
 		return Version{}, fmt.Errorf("copy candidate %s: %w", v.CandidateID, err)
 	}
-	for range maxClaims {
-		v.Version = next
-		err := objstore.CreateJSON(ctx, r.S3, r.Bucket, metaKey(next), v)
-		if errors.Is(err, objstore.ErrExists) {
-			next++ // another registration took this number
-			continue
+	err = r.DB.InTx(ctx, func(tx *metadb.Tx) error {
+		if err := tx.Lock(ctx, "model-versions"); err != nil {
+			return err
 		}
+		var taken int
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM model_versions WHERE candidate_id = ?", v.CandidateID).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return errCandidateTaken
+		}
+		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions").Scan(&v.Version); err != nil {
+			return err
+		}
+		meta, err := json.Marshal(v)
 		if err != nil {
-			return Version{}, err
+			return err
 		}
-		return v, nil
+		_, err = tx.Exec(ctx, "INSERT INTO model_versions (version, candidate_id, meta, registered_at) VALUES (?, ?, ?, ?)",
+			v.Version, v.CandidateID, string(meta), metadb.Micros(v.RegisteredAt))
+		return err
+	})
+	if errors.Is(err, errCandidateTaken) {
+		return r.byCandidate(ctx, v.CandidateID) // a racing retry of the same candidate won
 	}
-	return Version{}, fmt.Errorf("no free version number after %d tries", maxClaims)
+	if err != nil {
+		return Version{}, fmt.Errorf("register candidate %s: %w", v.CandidateID, err)
+	}
+	// A copy of the record beside the artifact, so the bucket describes itself.
+	if err := objstore.PutJSON(ctx, r.S3, r.Bucket, metaKey(v.Version), v); err != nil {
+		return Version{}, err
+	}
+	return v, nil
+}
+
+var errCandidateTaken = errors.New("candidate already registered")
+
+func (r *Registry) one(ctx context.Context, what, where string, arg any) (Version, error) {
+	var meta string
+	err := r.DB.QueryRow(ctx, "SELECT meta FROM model_versions WHERE "+where+" = ?", arg).Scan(&meta)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Version{}, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("read %s: %w", what, err)
+	}
+	var v Version
+	if err := json.Unmarshal([]byte(meta), &v); err != nil {
+		return Version{}, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
+
+func (r *Registry) byCandidate(ctx context.Context, candidateID string) (Version, error) {
+	return r.one(ctx, "candidate "+candidateID, "candidate_id", candidateID)
 }
 
 // Get returns one version's metadata.
 func (r *Registry) Get(ctx context.Context, version int) (Version, error) {
-	var v Version
-	err := objstore.GetJSON(ctx, r.S3, r.Bucket, metaKey(version), &v)
-	if objstore.IsNotFound(err) {
-		return Version{}, fmt.Errorf("model version %d: %w", version, ErrNotFound)
-	}
-	return v, err
+	return r.one(ctx, fmt.Sprintf("model version %d", version), "version", version)
 }
 
 // List returns every registered version in ascending order.
 func (r *Registry) List(ctx context.Context) ([]Version, error) {
-	var nums []int
-	for obj := range r.S3.ListObjects(ctx, r.Bucket, minio.ListObjectsOptions{Prefix: modelsPrefix, Recursive: true}) {
-		if obj.Err != nil {
-			return nil, fmt.Errorf("list model versions: %w", obj.Err)
-		}
-		rest, ok := strings.CutPrefix(obj.Key, modelsPrefix+"v")
-		if !ok || !strings.HasSuffix(rest, "/meta.json") {
-			continue
-		}
-		if n, err := strconv.Atoi(strings.TrimSuffix(rest, "/meta.json")); err == nil {
-			nums = append(nums, n)
-		}
+	rows, err := r.DB.Query(ctx, "SELECT meta FROM model_versions ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("list model versions: %w", err)
 	}
-	sort.Ints(nums)
-	out := make([]Version, 0, len(nums))
-	for _, n := range nums {
-		v, err := r.Get(ctx, n)
-		if err != nil {
+	defer rows.Close()
+	out := []Version{}
+	for rows.Next() {
+		var (
+			meta string
+			v    Version
+		)
+		if err := rows.Scan(&meta); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(meta), &v); err != nil {
+			return nil, fmt.Errorf("decode model version: %w", err)
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // OpenArtifact streams a version's model file.
@@ -176,28 +201,31 @@ func (r *Registry) OpenArtifact(ctx context.Context, version int) (io.ReadCloser
 	return obj, nil
 }
 
-type alias struct {
-	Alias   string    `json:"alias"`
-	Version int       `json:"version"`
-	SetAt   time.Time `json:"set_at"`
-}
-
 // SetAlias points an alias (champion, challenger) at an existing version.
 func (r *Registry) SetAlias(ctx context.Context, name string, version int) error {
 	if _, err := r.Get(ctx, version); err != nil {
 		return err
 	}
-	return objstore.PutJSON(ctx, r.S3, r.Bucket, aliasKey(name), alias{Alias: name, Version: version, SetAt: r.Now().UTC()})
+	_, err := r.DB.Exec(ctx, `INSERT INTO model_aliases (name, version, set_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET version = excluded.version, set_at = excluded.set_at`,
+		name, version, metadb.Micros(r.Now()))
+	if err != nil {
+		return fmt.Errorf("set alias %s: %w", name, err)
+	}
+	return nil
 }
 
 // Alias returns the version an alias points at.
 func (r *Registry) Alias(ctx context.Context, name string) (int, error) {
-	var a alias
-	err := objstore.GetJSON(ctx, r.S3, r.Bucket, aliasKey(name), &a)
-	if objstore.IsNotFound(err) {
+	var v int
+	err := r.DB.QueryRow(ctx, "SELECT version FROM model_aliases WHERE name = ?", name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("alias %q: %w", name, ErrNotFound)
 	}
-	return a.Version, err
+	if err != nil {
+		return 0, fmt.Errorf("read alias %s: %w", name, err)
+	}
+	return v, nil
 }
 
 func tenantsOf(ds []DatasetRef) []string {

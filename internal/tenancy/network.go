@@ -1,8 +1,12 @@
 package tenancy
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/dure-platform/dure/internal/metadb"
 )
 
 // VLANPlan says which VLAN IDs tenants get: the pilot plan first (20, 21, 22),
@@ -30,48 +34,67 @@ var (
 )
 
 // AllocateVLAN gives a tenant its VLAN: the one it already has, the requested
-// one if free, or the next free one of the plan. Two tenants never share one.
-func (s *Store) AllocateVLAN(tenant string, requested int, plan VLANPlan) (int, error) {
+// one if free, or the next free one of the plan. Two tenants never share one,
+// even when several control planes allocate at once.
+func (s *Store) AllocateVLAN(ctx context.Context, tenant string, requested int, plan VLANPlan) (int, error) {
 	var vlan int
-	err := s.update(func(r *records) error {
-		if r.VLANs == nil {
-			r.VLANs = map[string]int{}
+	err := s.db.InTx(ctx, func(tx *metadb.Tx) error {
+		if err := tx.Lock(ctx, "vlans"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT tenant, vlan FROM vlans")
+		if err != nil {
+			return fmt.Errorf("read vlans: %w", err)
 		}
 		owners := map[int]string{}
-		for t, v := range r.VLANs {
+		for rows.Next() {
+			var (
+				t string
+				v int
+			)
+			if err := rows.Scan(&t, &v); err != nil {
+				_ = rows.Close()
+				return err
+			}
 			owners[v] = t
 		}
-		if v, ok := r.VLANs[tenant]; ok {
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for v, t := range owners {
+			if t != tenant {
+				continue
+			}
 			if requested != 0 && requested != v {
 				return fmt.Errorf("tenant %s already has vlan %d, not %d", tenant, v, requested)
 			}
 			vlan = v
 			return nil
 		}
-		if requested != 0 {
-			if err := checkVLAN(requested, owners); err != nil {
-				return err
-			}
-			vlan = requested
-		} else {
-			candidates := append([]int(nil), plan.Preferred...)
-			for v := plan.RangeStart; v <= plan.RangeEnd; v++ {
-				candidates = append(candidates, v)
-			}
-			for _, v := range candidates {
-				if checkVLAN(v, owners) == nil {
-					vlan = v
-					break
-				}
-			}
-			if vlan == 0 {
-				return ErrVLANExhausted
-			}
+		if vlan, err = pickVLAN(requested, plan, owners); err != nil {
+			return err
 		}
-		r.VLANs[tenant] = vlan
-		return nil
+		_, err = tx.Exec(ctx, "INSERT INTO vlans (tenant, vlan) VALUES (?, ?)", tenant, vlan)
+		return err
 	})
 	return vlan, err
+}
+
+// pickVLAN chooses the requested VLAN if it is free, or the first free one of the plan.
+func pickVLAN(requested int, plan VLANPlan, owners map[int]string) (int, error) {
+	if requested != 0 {
+		return requested, checkVLAN(requested, owners)
+	}
+	candidates := append([]int(nil), plan.Preferred...)
+	for v := plan.RangeStart; v <= plan.RangeEnd; v++ {
+		candidates = append(candidates, v)
+	}
+	for _, v := range candidates {
+		if checkVLAN(v, owners) == nil {
+			return v, nil
+		}
+	}
+	return 0, ErrVLANExhausted
 }
 
 func checkVLAN(v int, owners map[int]string) error {
@@ -88,45 +111,61 @@ func checkVLAN(v int, owners map[int]string) error {
 }
 
 // ReleaseVLAN frees a tenant's VLAN.
-func (s *Store) ReleaseVLAN(tenant string) error {
-	return s.update(func(r *records) error {
-		delete(r.VLANs, tenant)
-		return nil
-	})
+func (s *Store) ReleaseVLAN(ctx context.Context, tenant string) error {
+	if _, err := s.db.Exec(ctx, "DELETE FROM vlans WHERE tenant = ?", tenant); err != nil {
+		return fmt.Errorf("release vlan of %s: %w", tenant, err)
+	}
+	return nil
 }
 
 // VLAN returns a tenant's VLAN, 0 when it has none.
-func (s *Store) VLAN(tenant string) int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.data.VLANs[tenant]
+func (s *Store) VLAN(ctx context.Context, tenant string) (int, error) {
+	var v int
+	err := s.db.QueryRow(ctx, "SELECT vlan FROM vlans WHERE tenant = ?", tenant).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read vlan of %s: %w", tenant, err)
+	}
+	return v, nil
 }
 
 // SetGPUQuota records a tenant's nominal vGPU quota (0 removes it).
-func (s *Store) SetGPUQuota(tenant string, vgpus int) error {
+func (s *Store) SetGPUQuota(ctx context.Context, tenant string, vgpus int) error {
 	if vgpus < 0 {
 		return fmt.Errorf("gpu quota must not be negative")
 	}
-	return s.update(func(r *records) error {
-		if r.GPUQuotas == nil {
-			r.GPUQuotas = map[string]int{}
-		}
-		if vgpus == 0 {
-			delete(r.GPUQuotas, tenant)
-		} else {
-			r.GPUQuotas[tenant] = vgpus
-		}
-		return nil
-	})
+	var err error
+	if vgpus == 0 {
+		_, err = s.db.Exec(ctx, "DELETE FROM gpu_quotas WHERE tenant = ?", tenant)
+	} else {
+		_, err = s.db.Exec(ctx, `INSERT INTO gpu_quotas (tenant, vgpus) VALUES (?, ?)
+ON CONFLICT (tenant) DO UPDATE SET vgpus = excluded.vgpus`, tenant, vgpus)
+	}
+	if err != nil {
+		return fmt.Errorf("set gpu quota of %s: %w", tenant, err)
+	}
+	return nil
 }
 
 // GPUQuotas returns every tenant's vGPU quota.
-func (s *Store) GPUQuotas() map[string]int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make(map[string]int, len(s.data.GPUQuotas))
-	for t, q := range s.data.GPUQuotas {
+func (s *Store) GPUQuotas(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.Query(ctx, "SELECT tenant, vgpus FROM gpu_quotas")
+	if err != nil {
+		return nil, fmt.Errorf("read gpu quotas: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			t string
+			q int
+		)
+		if err := rows.Scan(&t, &q); err != nil {
+			return nil, err
+		}
 		out[t] = q
 	}
-	return out
+	return out, rows.Err()
 }

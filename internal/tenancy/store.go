@@ -1,24 +1,28 @@
 // Package tenancy keeps the platform's records of tenants, their storage
-// identities and their API tokens. Tokens are stored as SHA-256 hashes only; the
-// plaintext is returned once, when the token is issued.
+// identities, their API tokens and their keys, in the shared metadata database
+// (internal/metadb), so every service on every host sees the same records.
+// Tokens are stored as SHA-256 hashes only (the plaintext is returned once, when
+// the token is issued); S3 secret keys and masking keys are sealed with a key
+// that never enters the database (internal/secretbox).
 package tenancy
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/dure-platform/dure/internal/metadb"
+	"github.com/dure-platform/dure/internal/secretbox"
 )
 
 // Role is what a token or identity may do.
@@ -100,234 +104,244 @@ func ValidateTenantID(id string) error {
 	return nil
 }
 
-type records struct {
-	Tenants       map[string]Tenant       `json:"tenants"`
-	BucketQuotas  map[string]int64        `json:"bucket_quotas"`
-	VLANs         map[string]int          `json:"vlans,omitempty"`
-	GPUQuotas     map[string]int          `json:"gpu_quotas,omitempty"`
-	S3Credentials map[string]S3Credential `json:"s3_credentials"`
-	Tokens        map[string]Token        `json:"tokens"`
-}
-
-// Store is a JSON file of records, rewritten atomically on every change. It suits
-// one control-plane process; a deployment with several would put it in a database.
+// Store reads and writes the platform's records. It holds no state of its
+// own: every call goes to the database, so what one service changes the next
+// call of any other service sees.
 type Store struct {
-	path string
-	now  func() time.Time
-	mu   sync.RWMutex
-	data records
+	db  *metadb.DB
+	box *secretbox.Box
+	now func() time.Time
 }
 
-// Open loads the store at path, creating an empty one if the file is absent.
-func Open(path string) (*Store, error) {
-	s := &Store{path: path, now: time.Now, data: records{
-		Tenants: map[string]Tenant{}, BucketQuotas: map[string]int64{}, S3Credentials: map[string]S3Credential{}, Tokens: map[string]Token{},
-	}}
-	raw, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return s, nil
-	case err != nil:
-		return nil, fmt.Errorf("read tenant store: %w", err)
-	}
-	if err := json.Unmarshal(raw, &s.data); err != nil {
-		return nil, fmt.Errorf("parse tenant store %s: %w", path, err)
-	}
-	if s.data.BucketQuotas == nil {
-		s.data.BucketQuotas = map[string]int64{}
-	}
-	return s, nil
+// NewStore returns the records kept in db; box seals the secrets among them.
+func NewStore(db *metadb.DB, box *secretbox.Box) *Store {
+	return &Store{db: db, box: box, now: time.Now}
 }
 
-func (s *Store) saveLocked() error {
-	raw, err := json.MarshalIndent(s.data, "", "  ")
+// PutTenant creates or replaces a tenant record, keeping its creation time.
+func (s *Store) PutTenant(ctx context.Context, t Tenant) error {
+	if err := ValidateTenantID(t.ID); err != nil {
+		return err
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.now()
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO tenants (id, display_name, bucket, s3_access_key, quota_bytes, pii_policy, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, bucket = excluded.bucket,
+	s3_access_key = excluded.s3_access_key, quota_bytes = excluded.quota_bytes, pii_policy = excluded.pii_policy`,
+		t.ID, t.DisplayName, t.Bucket, t.S3AccessKey, t.QuotaBytes, t.PIIPolicy, metadb.Micros(t.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("encode tenant store: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("create store dir: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return fmt.Errorf("write tenant store: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("replace tenant store: %w", err)
+		return fmt.Errorf("put tenant %s: %w", t.ID, err)
 	}
 	return nil
 }
 
-func (s *Store) update(change func(*records) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := change(&s.data); err != nil {
-		return err
-	}
-	return s.saveLocked()
-}
-
-// PutTenant creates or replaces a tenant record.
-func (s *Store) PutTenant(t Tenant) error {
-	if err := ValidateTenantID(t.ID); err != nil {
-		return err
-	}
-	return s.update(func(r *records) error {
-		if old, ok := r.Tenants[t.ID]; ok && !old.CreatedAt.IsZero() {
-			t.CreatedAt = old.CreatedAt
-		}
-		if t.CreatedAt.IsZero() {
-			t.CreatedAt = s.now().UTC()
-		}
-		r.Tenants[t.ID] = t
-		return nil
-	})
-}
-
 // DeleteTenant removes a tenant record; a missing one is not an error.
-func (s *Store) DeleteTenant(id string) error {
-	return s.update(func(r *records) error {
-		delete(r.Tenants, id)
-		return nil
-	})
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	if _, err := s.db.Exec(ctx, "DELETE FROM tenants WHERE id = ?", id); err != nil {
+		return fmt.Errorf("delete tenant %s: %w", id, err)
+	}
+	return nil
+}
+
+const tenantColumns = "id, display_name, bucket, s3_access_key, quota_bytes, pii_policy, created_at"
+
+func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
+	var (
+		t       Tenant
+		created int64
+	)
+	err := row.Scan(&t.ID, &t.DisplayName, &t.Bucket, &t.S3AccessKey, &t.QuotaBytes, &t.PIIPolicy, &created)
+	t.CreatedAt = metadb.FromMicros(created)
+	return t, err
 }
 
 // Tenant returns one tenant.
-func (s *Store) Tenant(id string) (Tenant, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, ok := s.data.Tenants[id]
-	if !ok {
+func (s *Store) Tenant(ctx context.Context, id string) (Tenant, error) {
+	t, err := scanTenant(s.db.QueryRow(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Tenant{}, fmt.Errorf("read tenant %q: %w", id, err)
 	}
 	return t, nil
 }
 
 // Tenants lists tenants sorted by id.
-func (s *Store) Tenants() []Tenant {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]Tenant, 0, len(s.data.Tenants))
-	for _, t := range s.data.Tenants {
-		out = append(out, t)
+func (s *Store) Tenants(ctx context.Context) ([]Tenant, error) {
+	rows, err := s.db.Query(ctx, "SELECT "+tenantColumns+" FROM tenants ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	slices.SortFunc(out, func(a, b Tenant) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	return collect(rows, scanTenant)
 }
 
 // SetBucketQuota records a bucket's size limit in bytes (0 removes it). The
 // embedded S3 server enforces it; Ceph RGW enforces its own.
-func (s *Store) SetBucketQuota(bucket string, maxBytes int64) error {
-	return s.update(func(r *records) error {
-		if maxBytes <= 0 {
-			delete(r.BucketQuotas, bucket)
-		} else {
-			r.BucketQuotas[bucket] = maxBytes
-		}
-		return nil
-	})
+func (s *Store) SetBucketQuota(ctx context.Context, bucket string, maxBytes int64) error {
+	var err error
+	if maxBytes <= 0 {
+		_, err = s.db.Exec(ctx, "DELETE FROM bucket_quotas WHERE bucket = ?", bucket)
+	} else {
+		_, err = s.db.Exec(ctx, `INSERT INTO bucket_quotas (bucket, max_bytes) VALUES (?, ?)
+ON CONFLICT (bucket) DO UPDATE SET max_bytes = excluded.max_bytes`, bucket, maxBytes)
+	}
+	if err != nil {
+		return fmt.Errorf("set quota of bucket %s: %w", bucket, err)
+	}
+	return nil
 }
 
 // BucketQuota returns a bucket's size limit, if it has one.
-func (s *Store) BucketQuota(bucket string) (int64, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	q, ok := s.data.BucketQuotas[bucket]
-	return q, ok
+func (s *Store) BucketQuota(ctx context.Context, bucket string) (int64, bool, error) {
+	var q int64
+	err := s.db.QueryRow(ctx, "SELECT max_bytes FROM bucket_quotas WHERE bucket = ?", bucket).Scan(&q)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("read quota of bucket %s: %w", bucket, err)
+	}
+	return q, true, nil
 }
 
 // EnsureS3Credential returns the owner's credential, creating one with a random
-// key pair and the given S3 role when the owner has none. Calling it again returns
-// the same credential, which keeps provisioning idempotent.
-func (s *Store) EnsureS3Credential(owner, role string) (S3Credential, error) {
-	var cred S3Credential
-	err := s.update(func(r *records) error {
-		for _, c := range r.S3Credentials {
-			if c.Owner == owner {
-				cred = c
-				return nil
-			}
-		}
-		access, err := randomString(10, strings.ToUpper)
-		if err != nil {
-			return err
-		}
-		secret, err := randomString(30, nil)
-		if err != nil {
-			return err
-		}
-		cred = S3Credential{AccessKey: "DURE" + access, SecretKey: secret, Owner: owner, Role: role}
-		r.S3Credentials[cred.AccessKey] = cred
-		return nil
-	})
-	return cred, err
+// key pair and the given S3 role when the owner has none. Calling it again, from
+// any service, returns the same credential, which keeps provisioning idempotent.
+func (s *Store) EnsureS3Credential(ctx context.Context, owner, role string) (S3Credential, error) {
+	if cred, err := s.S3CredentialFor(ctx, owner); err == nil || !errors.Is(err, ErrNotFound) {
+		return cred, err
+	}
+	access, err := randomString(10, strings.ToUpper)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	secret, err := randomString(30, nil)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	cred := S3Credential{AccessKey: "DURE" + access, SecretKey: secret, Owner: owner, Role: role}
+	sealed, err := s.sealS3Secret(cred)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	// Two services ensuring at once: the owner's uniqueness keeps one row, and
+	// the loser reads the winner's.
+	_, err = s.db.Exec(ctx, `INSERT INTO s3_credentials (access_key, owner, role, secret_sealed) VALUES (?, ?, ?, ?)
+ON CONFLICT (owner) DO NOTHING`, cred.AccessKey, owner, role, sealed)
+	if err != nil {
+		return S3Credential{}, fmt.Errorf("store s3 credential of %s: %w", owner, err)
+	}
+	return s.S3CredentialFor(ctx, owner)
 }
 
-// PutS3Credential stores a credential with a known key pair (the S3 root account).
-func (s *Store) PutS3Credential(c S3Credential) error {
-	return s.update(func(r *records) error {
-		r.S3Credentials[c.AccessKey] = c
+// PutS3Credential stores a credential with a known key pair (the S3 root
+// account, or one an outside S3 server made), replacing the owner's previous one.
+func (s *Store) PutS3Credential(ctx context.Context, c S3Credential) error {
+	sealed, err := s.sealS3Secret(c)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *metadb.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM s3_credentials WHERE owner = ? OR access_key = ?", c.Owner, c.AccessKey); err != nil {
+			return fmt.Errorf("replace s3 credential of %s: %w", c.Owner, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO s3_credentials (access_key, owner, role, secret_sealed) VALUES (?, ?, ?, ?)",
+			c.AccessKey, c.Owner, c.Role, sealed); err != nil {
+			return fmt.Errorf("store s3 credential of %s: %w", c.Owner, err)
+		}
 		return nil
 	})
 }
 
-// S3CredentialByAccessKey finds a credential by its access key.
-func (s *Store) S3CredentialByAccessKey(access string) (S3Credential, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, ok := s.data.S3Credentials[access]
-	if !ok {
-		return S3Credential{}, fmt.Errorf("s3 access key %q: %w", access, ErrNotFound)
+// s3SecretBinding ties a sealed secret to its access key, so it opens in no other row.
+func s3SecretBinding(accessKey string) string { return "s3-secret:" + accessKey }
+
+func (s *Store) sealS3Secret(c S3Credential) (string, error) {
+	sealed, err := s.box.Seal([]byte(c.SecretKey), s3SecretBinding(c.AccessKey))
+	if err != nil {
+		return "", fmt.Errorf("seal s3 secret of %s: %w", c.Owner, err)
+	}
+	return sealed, nil
+}
+
+const credentialColumns = "access_key, owner, role, secret_sealed"
+
+func (s *Store) scanCredential(row interface{ Scan(...any) error }) (S3Credential, error) {
+	var (
+		c      S3Credential
+		sealed string
+	)
+	if err := row.Scan(&c.AccessKey, &c.Owner, &c.Role, &sealed); err != nil {
+		return S3Credential{}, err
+	}
+	secret, err := s.box.Open(sealed, s3SecretBinding(c.AccessKey))
+	if err != nil {
+		return S3Credential{}, fmt.Errorf("s3 secret of %s: %w", c.Owner, err)
+	}
+	c.SecretKey = string(secret)
+	return c, nil
+}
+
+func (s *Store) oneCredential(ctx context.Context, what, where string, arg any) (S3Credential, error) {
+	c, err := s.scanCredential(s.db.QueryRow(ctx, "SELECT "+credentialColumns+" FROM s3_credentials WHERE "+where+" = ?", arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return S3Credential{}, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return S3Credential{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return c, nil
 }
 
+// S3CredentialByAccessKey finds a credential by its access key.
+func (s *Store) S3CredentialByAccessKey(ctx context.Context, access string) (S3Credential, error) {
+	return s.oneCredential(ctx, fmt.Sprintf("s3 access key %q", access), "access_key", access)
+}
+
 // S3CredentialFor finds the credential owned by a tenant or service.
-func (s *Store) S3CredentialFor(owner string) (S3Credential, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, c := range s.data.S3Credentials {
-		if c.Owner == owner {
-			return c, nil
-		}
-	}
-	return S3Credential{}, fmt.Errorf("s3 credential of %q: %w", owner, ErrNotFound)
+func (s *Store) S3CredentialFor(ctx context.Context, owner string) (S3Credential, error) {
+	return s.oneCredential(ctx, fmt.Sprintf("s3 credential of %q", owner), "owner", owner)
 }
 
-// S3Credentials lists every credential.
-func (s *Store) S3Credentials() []S3Credential {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]S3Credential, 0, len(s.data.S3Credentials))
-	for _, c := range s.data.S3Credentials {
-		out = append(out, c)
+// S3Credentials lists every credential, by access key.
+func (s *Store) S3Credentials(ctx context.Context) ([]S3Credential, error) {
+	rows, err := s.db.Query(ctx, "SELECT "+credentialColumns+" FROM s3_credentials ORDER BY access_key")
+	if err != nil {
+		return nil, fmt.Errorf("list s3 credentials: %w", err)
 	}
-	slices.SortFunc(out, func(a, b S3Credential) int { return strings.Compare(a.AccessKey, b.AccessKey) })
-	return out
+	return collect(rows, s.scanCredential)
 }
 
-// DeleteS3CredentialsOf removes every credential the owner holds.
-func (s *Store) DeleteS3CredentialsOf(owner string) error {
-	return s.update(func(r *records) error {
-		for k, c := range r.S3Credentials {
-			if c.Owner == owner {
-				delete(r.S3Credentials, k)
-			}
-		}
-		return nil
-	})
+// DeleteS3CredentialsOf removes the credential the owner holds.
+func (s *Store) DeleteS3CredentialsOf(ctx context.Context, owner string) error {
+	if _, err := s.db.Exec(ctx, "DELETE FROM s3_credentials WHERE owner = ?", owner); err != nil {
+		return fmt.Errorf("delete s3 credential of %s: %w", owner, err)
+	}
+	return nil
 }
 
 const tokenPrefix = "dure_"
 
 // IssueToken creates a token that does not expire; see IssueTokenTTL.
-func (s *Store) IssueToken(tenant string, role Role) (plaintext string, tok Token, err error) {
-	return s.IssueTokenTTL(tenant, role, 0)
+func (s *Store) IssueToken(ctx context.Context, tenant string, role Role) (plaintext string, tok Token, err error) {
+	return s.IssueTokenTTL(ctx, tenant, role, 0)
 }
 
 // IssueTokenTTL creates a token for a tenant and role, valid for ttl (0: until
 // revoked), and returns its plaintext, which is not kept: only its hash is
 // stored. Platform roles take no tenant; tenant roles need one.
-func (s *Store) IssueTokenTTL(tenant string, role Role, ttl time.Duration) (plaintext string, tok Token, err error) {
+func (s *Store) IssueTokenTTL(ctx context.Context, tenant string, role Role, ttl time.Duration) (plaintext string, tok Token, err error) {
+	err = s.db.InTx(ctx, func(tx *metadb.Tx) error {
+		plaintext, tok, err = s.issue(ctx, tx, tenant, role, ttl)
+		return err
+	})
+	return plaintext, tok, err
+}
+
+func (s *Store) issue(ctx context.Context, tx *metadb.Tx, tenant string, role Role, ttl time.Duration) (string, Token, error) {
 	if !role.Valid() {
 		return "", Token{}, fmt.Errorf("unknown role %q", role)
 	}
@@ -342,36 +356,66 @@ func (s *Store) IssueTokenTTL(tenant string, role Role, ttl time.Duration) (plai
 	if err != nil {
 		return "", Token{}, err
 	}
-	tok = Token{ID: id, Tenant: tenant, Role: role, Hash: hashSecret(secret), CreatedAt: s.now().UTC()}
+	// Stored times are exact to the microsecond; the returned record matches them.
+	tok := Token{ID: id, Tenant: tenant, Role: role, Hash: hashSecret(secret), CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	if ttl > 0 {
 		expires := tok.CreatedAt.Add(ttl)
 		tok.ExpiresAt = &expires
 	}
-	err = s.update(func(r *records) error {
-		r.Tokens[id] = tok
-		return nil
-	})
+	_, err = tx.Exec(ctx, "INSERT INTO api_tokens (id, tenant, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+		tok.ID, tok.Tenant, string(tok.Role), tok.Hash, metadb.Micros(tok.CreatedAt), metadb.NullMicros(tok.ExpiresAt))
 	if err != nil {
-		return "", Token{}, err
+		return "", Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return tokenPrefix + id + "_" + secret, tok, nil
 }
 
+const tokenColumns = "id, tenant, role, hash, created_at, expires_at, revoked_at"
+
+func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+	var (
+		t                Token
+		role             string
+		created          int64
+		expires, revoked sql.NullInt64
+	)
+	if err := row.Scan(&t.ID, &t.Tenant, &role, &t.Hash, &created, &expires, &revoked); err != nil {
+		return Token{}, err
+	}
+	t.Role, t.CreatedAt = Role(role), metadb.FromMicros(created)
+	t.ExpiresAt, t.RevokedAt = metadb.FromNullMicros(expires), metadb.FromNullMicros(revoked)
+	return t, nil
+}
+
+// Token returns one token's record.
+func (s *Store) Token(ctx context.Context, id string) (Token, error) {
+	t, err := scanToken(s.db.QueryRow(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("read token %q: %w", id, err)
+	}
+	return t, nil
+}
+
 // Authenticate resolves a presented token to its stored record. Any failure
-// returns ErrUnauthenticated, so callers cannot tell a wrong secret from an
-// unknown id.
-func (s *Store) Authenticate(plaintext string) (Token, error) {
+// of the token returns ErrUnauthenticated, so callers cannot tell a wrong
+// secret from an unknown id; a failing database returns its own error.
+func (s *Store) Authenticate(ctx context.Context, plaintext string) (Token, error) {
 	rest, ok := strings.CutPrefix(plaintext, tokenPrefix)
 	if !ok {
 		return Token{}, ErrUnauthenticated
 	}
 	id, secret, ok := strings.Cut(rest, "_")
-	if !ok {
+	if !ok || len(id) > 64 {
 		return Token{}, ErrUnauthenticated
 	}
-	s.mu.RLock()
-	tok, found := s.data.Tokens[id]
-	s.mu.RUnlock()
+	tok, err := s.Token(ctx, id)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Token{}, err
+	}
 	want := tok.Hash
 	if !found {
 		want = hashSecret("") // keep the comparison's cost the same for unknown ids
@@ -382,52 +426,95 @@ func (s *Store) Authenticate(plaintext string) (Token, error) {
 	return tok, nil
 }
 
+// ErrRevoked means a token was revoked already.
+var ErrRevoked = errors.New("token already revoked")
+
 // RevokeToken marks a token revoked; it fails authentication from then on.
-func (s *Store) RevokeToken(id string) error {
-	return s.update(func(r *records) error {
-		tok, ok := r.Tokens[id]
-		if !ok {
-			return fmt.Errorf("token %q: %w", id, ErrNotFound)
+// Revoking a revoked token changes nothing and is not an error.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	return s.db.InTx(ctx, func(tx *metadb.Tx) error {
+		err := s.revoke(ctx, tx, id)
+		if errors.Is(err, ErrRevoked) {
+			return nil
 		}
-		now := s.now().UTC()
-		tok.RevokedAt = &now
-		r.Tokens[id] = tok
-		return nil
+		return err
 	})
 }
 
-// RotateToken issues a new token with the same tenant and role and revokes the
-// old one.
-func (s *Store) RotateToken(id string) (plaintext string, tok Token, err error) {
-	s.mu.RLock()
-	old, ok := s.data.Tokens[id]
-	s.mu.RUnlock()
-	if !ok {
-		return "", Token{}, fmt.Errorf("token %q: %w", id, ErrNotFound)
+// revoke revokes a live token, and says ErrRevoked when it was not live.
+func (s *Store) revoke(ctx context.Context, tx *metadb.Tx, id string) error {
+	res, err := tx.Exec(ctx, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", metadb.Micros(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
-	var ttl time.Duration
-	if old.ExpiresAt != nil {
-		ttl = old.ExpiresAt.Sub(old.CreatedAt)
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
 	}
-	plaintext, tok, err = s.IssueTokenTTL(old.Tenant, old.Role, ttl)
+	var exists int
+	if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM api_tokens WHERE id = ?", id).Scan(&exists); err != nil {
+		return err
+	}
+	if exists == 0 {
+		return fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	return fmt.Errorf("token %q: %w", id, ErrRevoked)
+}
+
+// RotateToken issues a new token with the same tenant, role and lifetime and
+// revokes the old one, in one transaction: of two rotations racing on one
+// token, exactly one succeeds and the other gets ErrRevoked, so a rotation
+// never leaves two live successors.
+func (s *Store) RotateToken(ctx context.Context, id string) (plaintext string, tok Token, err error) {
+	err = s.db.InTx(ctx, func(tx *metadb.Tx) error {
+		old, err := scanToken(tx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("token %q: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.revoke(ctx, tx, id); err != nil {
+			return err
+		}
+		var ttl time.Duration
+		if old.ExpiresAt != nil {
+			ttl = old.ExpiresAt.Sub(old.CreatedAt)
+		}
+		plaintext, tok, err = s.issue(ctx, tx, old.Tenant, old.Role, ttl)
+		return err
+	})
 	if err != nil {
 		return "", Token{}, err
 	}
-	return plaintext, tok, s.RevokeToken(id)
+	return plaintext, tok, nil
 }
 
-// Tokens lists the tokens of one tenant (all tenants when tenant is empty).
-func (s *Store) Tokens(tenant string) []Token {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []Token
-	for _, t := range s.data.Tokens {
-		if tenant == "" || t.Tenant == tenant {
-			out = append(out, t)
-		}
+// Tokens lists the tokens of one tenant (all tenants when tenant is empty),
+// oldest first.
+func (s *Store) Tokens(ctx context.Context, tenant string) ([]Token, error) {
+	q, args := "SELECT "+tokenColumns+" FROM api_tokens ORDER BY created_at, id", []any{}
+	if tenant != "" {
+		q, args = "SELECT "+tokenColumns+" FROM api_tokens WHERE tenant = ? ORDER BY created_at, id", []any{tenant}
 	}
-	slices.SortFunc(out, func(a, b Token) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return collect(rows, scanToken)
+}
+
+// collect scans every row and closes rows.
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func hashSecret(secret string) string {

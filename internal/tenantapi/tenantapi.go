@@ -23,14 +23,15 @@ import (
 
 // Authenticator resolves a bearer token.
 type Authenticator interface {
-	Authenticate(plaintext string) (tenancy.Token, error)
+	Authenticate(ctx context.Context, plaintext string) (tenancy.Token, error)
 }
 
 // Tokens manages a tenant's tokens.
 type Tokens interface {
-	Tokens(tenant string) []tenancy.Token
-	RotateToken(id string) (string, tenancy.Token, error)
-	RevokeToken(id string) error
+	Token(ctx context.Context, id string) (tenancy.Token, error)
+	Tokens(ctx context.Context, tenant string) ([]tenancy.Token, error)
+	RotateToken(ctx context.Context, id string) (string, tenancy.Token, error)
+	RevokeToken(ctx context.Context, id string) error
 }
 
 // Upload is one object in a tenant's raw bucket.
@@ -144,7 +145,11 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, perm tenancy.Per
 		writeError(w, http.StatusUnauthorized, "missing bearer token")
 		return
 	}
-	tok, err := a.auth.Authenticate(strings.TrimSpace(plaintext))
+	tok, err := a.auth.Authenticate(r.Context(), strings.TrimSpace(plaintext))
+	if err != nil && !errors.Is(err, tenancy.ErrUnauthenticated) {
+		a.answer(w, nil, err)
+		return
+	}
 	if err != nil {
 		a.deny(r, tenancy.Token{}, tenant, perm, "invalid token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dure", error="invalid_token"`)
@@ -166,7 +171,7 @@ func (a *API) deny(r *http.Request, tok tenancy.Token, tenant string, perm tenan
 		actor = "token:" + tok.ID
 	}
 	detail := fmt.Sprintf("%s %s (%s): %s", r.Method, r.URL.Path, perm, why)
-	a.record(audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail})
+	a.record(r.Context(), audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail})
 	a.logger.Warn("request refused", "tenant", tenant, "actor", actor, "permission", perm, "reason", why)
 }
 
@@ -273,66 +278,66 @@ func view(t tenancy.Token) TokenView {
 	return TokenView{ID: t.ID, Role: string(t.Role), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt}
 }
 
-func (a *API) listTokens(w http.ResponseWriter, _ *http.Request, _ tenancy.Token, tenant string) {
-	out := []TokenView{}
-	for _, t := range a.tokens.Tokens(tenant) {
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
+	toks, err := a.tokens.Tokens(r.Context(), tenant)
+	out := make([]TokenView, 0, len(toks))
+	for _, t := range toks {
 		out = append(out, view(t))
 	}
-	writeJSON(w, http.StatusOK, out)
+	a.answer(w, out, err)
 }
 
 // ownToken finds a token of the tenant; another tenant's token is answered as
 // absent.
-func (a *API) ownToken(tenant, id string) (tenancy.Token, bool) {
-	for _, t := range a.tokens.Tokens(tenant) {
-		if t.ID == id {
-			return t, true
-		}
+func (a *API) ownToken(ctx context.Context, tenant, id string) (tenancy.Token, bool) {
+	t, err := a.tokens.Token(ctx, id)
+	if err != nil || t.Tenant != tenant {
+		return tenancy.Token{}, false
 	}
-	return tenancy.Token{}, false
+	return t, true
 }
 
 func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
-	old, ok := a.ownToken(tenant, r.PathValue("id"))
+	old, ok := a.ownToken(r.Context(), tenant, r.PathValue("id"))
 	if !ok || old.RevokedAt != nil {
 		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
-	plaintext, tok, err := a.tokens.RotateToken(old.ID)
+	plaintext, tok, err := a.tokens.RotateToken(r.Context(), old.ID)
 	if err != nil {
 		a.answer(w, nil, err)
 		return
 	}
-	a.record(audit.Event{Action: audit.ActionGrant, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + tok.ID,
+	a.record(r.Context(), audit.Event{Action: audit.ActionGrant, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + tok.ID,
 		Detail: "rotation of token:" + old.ID + ", role " + string(tok.Role)})
-	a.record(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID, Detail: "rotated"})
+	a.record(r.Context(), audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID, Detail: "rotated"})
 	v := view(tok)
 	v.Token = plaintext
 	writeJSON(w, http.StatusOK, v)
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
-	old, ok := a.ownToken(tenant, r.PathValue("id"))
+	old, ok := a.ownToken(r.Context(), tenant, r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "not found")
 		return
 	}
-	if err := a.tokens.RevokeToken(old.ID); err != nil {
+	if err := a.tokens.RevokeToken(r.Context(), old.ID); err != nil {
 		a.answer(w, nil, err)
 		return
 	}
-	a.record(audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID})
+	a.record(r.Context(), audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID})
 	writeJSON(w, http.StatusOK, map[string]string{"revoked": old.ID})
 }
 
-func (a *API) record(e audit.Event) {
-	if err := a.audit.Append(e); err != nil {
+func (a *API) record(ctx context.Context, e audit.Event) {
+	if err := a.audit.Append(ctx, e); err != nil {
 		a.logger.Error("audit append failed", "err", err)
 	}
 }
 
-func (a *API) auditTrail(w http.ResponseWriter, _ *http.Request, _ tenancy.Token, tenant string) {
-	events, err := a.audit.Query(tenant)
+func (a *API) auditTrail(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
+	events, err := a.audit.Query(r.Context(), tenant)
 	a.answer(w, events, err)
 }
 
@@ -340,6 +345,8 @@ func (a *API) answer(w http.ResponseWriter, v any, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found")
+	case errors.Is(err, tenancy.ErrRevoked):
+		writeError(w, http.StatusConflict, "token already revoked")
 	case err != nil:
 		a.logger.Error("tenant api", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")

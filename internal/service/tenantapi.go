@@ -1,4 +1,4 @@
-package devstack
+package service
 
 import (
 	"context"
@@ -35,8 +35,8 @@ type tenantAPIBackend struct {
 
 const uploadPrefix = "uploads/"
 
-func (b *tenantAPIBackend) tenantClient(tenant string) (*minio.Client, error) {
-	cred, err := b.store.S3CredentialFor(tenant)
+func (b *tenantAPIBackend) tenantClient(ctx context.Context, tenant string) (*minio.Client, error) {
+	cred, err := b.store.S3CredentialFor(ctx, tenant)
 	if errors.Is(err, tenancy.ErrNotFound) {
 		return nil, tenantapi.ErrNotFound
 	}
@@ -47,7 +47,7 @@ func (b *tenantAPIBackend) tenantClient(tenant string) (*minio.Client, error) {
 }
 
 func (b *tenantAPIBackend) ListUploads(ctx context.Context, tenant string) ([]tenantapi.Upload, error) {
-	c, err := b.tenantClient(tenant)
+	c, err := b.tenantClient(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (b *tenantAPIBackend) ListUploads(ctx context.Context, tenant string) ([]te
 }
 
 func (b *tenantAPIBackend) PutUpload(ctx context.Context, tenant, name string, body io.Reader, size int64) (tenantapi.Upload, error) {
-	c, err := b.tenantClient(tenant)
+	c, err := b.tenantClient(ctx, tenant)
 	if err != nil {
 		return tenantapi.Upload{}, err
 	}
