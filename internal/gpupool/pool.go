@@ -248,6 +248,10 @@ func (p *Pool) UnitsPerGPU() int { return p.topo.unitsPerGPU }
 // included: what quotas are checked against.
 func (p *Pool) Capacity() int { return p.topo.capacity() }
 
+// HostTTL is how long a registered host stays live without registering
+// again; 0 means hosts never expire.
+func (p *Pool) HostTTL() time.Duration { return p.st.Config.HostTTL }
+
 // LiveCapacity is the size in units of the hosts that are not lost, drained
 // GPUs included.
 func (p *Pool) LiveCapacity() int {
