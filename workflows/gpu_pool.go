@@ -22,7 +22,10 @@ package workflows
 //  4. On Kind "preempt_requested" (the lease was borrowed capacity and its
 //     owner wants it back, or its GPU is drained): checkpoint before Deadline,
 //     then release and request again. Past the deadline the lease is
-//     "revoked" and the holder must stop using the GPU.
+//     "revoked" and the holder must stop using the GPU. A lease is also
+//     "revoked" at once, without a grace period, when its host is lost
+//     (Reason "host lost: ...") or its GPU leaves the host's registration
+//     (Reason "gpu removed: ...").
 //  5. At the end, signal or update "release" with the lease ID. Releasing a
 //     queued request cancels it; releasing twice is harmless.
 //
@@ -30,6 +33,14 @@ package workflows
 //
 // Operators use the updates "set_quota", "add_tenant", "drain" and
 // "undrain", and the queries "allocation", "queue" and "lease".
+//
+// Host protocol (the agent process of each GPU host, activities/gpu's
+// HostRegistrar): Update "register_host" with a gpupool.HostConfig, the
+// host's name and GPUs, when the agent starts, whenever its inventory
+// changes, and well within the pool's host TTL (the answer carries it). A
+// host that stops registering is lost once the TTL has passed: its holders
+// are told, its GPUs get no leases until it registers again. A registration
+// without GPUs removes the host.
 
 import (
 	"errors"
@@ -54,6 +65,9 @@ const (
 	UpdateGPUAddTenant = "add_tenant"
 	UpdateGPUDrain     = "drain"
 	UpdateGPUUndrain   = "undrain"
+	// UpdateGPURegisterHost takes a gpupool.HostConfig and answers a
+	// GPUHostRegistration.
+	UpdateGPURegisterHost = "register_host"
 
 	// SignalGPURelease and SignalGPUHeartbeat carry a lease ID (a string) for
 	// callers that cannot wait for an update result, such as the UI.
@@ -82,11 +96,15 @@ const (
 )
 
 // GPUPoolInput configures the pool. A first run gives the inventory (Hosts, or
-// the HostCount shorthand) and Tenants; a continued run gives State instead.
+// the HostCount shorthand, or none at all when hosts register themselves)
+// and Tenants; a continued run gives State instead.
 type GPUPoolInput struct {
 	// Hosts is the inventory. When empty, HostCount hosts "gpu-host-N" of
 	// GPUsPerHost GPUs each are generated, split into SlicesPerGPU slices
-	// with Profile when Profile is set.
+	// with Profile when Profile is set. With neither, the pool starts empty
+	// and waits for register_host; it then needs UnitsPerGPU, or Profile and
+	// SlicesPerGPU (which declare the profile so slice requests can queue
+	// before its GPUs register).
 	Hosts        []gpupool.HostConfig `json:"hosts,omitempty"`
 	HostCount    int                  `json:"host_count,omitempty"`
 	GPUsPerHost  int                  `json:"gpus_per_host,omitempty"`
@@ -99,6 +117,10 @@ type GPUPoolInput struct {
 	// LeaseTTLSeconds and PreemptGraceSeconds default to 2 and 5 minutes.
 	LeaseTTLSeconds     int `json:"lease_ttl_seconds,omitempty"`
 	PreemptGraceSeconds int `json:"preempt_grace_seconds,omitempty"`
+	// HostTTLSeconds is how long a host that registered stays live without
+	// registering again; 0 means hosts never expire. Hosts given here (or
+	// by HostCount) are static until their agent first registers them.
+	HostTTLSeconds int `json:"host_ttl_seconds,omitempty"`
 	// MaxEvents is how many events one run handles before it continues as
 	// new; 0 means DefaultGPUPoolMaxEvents.
 	MaxEvents int `json:"max_events,omitempty"`
@@ -183,10 +205,24 @@ const gpuLeaseReleased = "released"
 
 // GPUAllocation is the allocation query's answer.
 type GPUAllocation struct {
-	Capacity    int                  `json:"capacity"`
-	UnitsPerGPU int                  `json:"units_per_gpu"`
-	Tenants     []gpupool.TenantView `json:"tenants"`
-	GPUs        []gpupool.GPUView    `json:"gpus"`
+	// Capacity counts every known host, lost ones included (quotas are
+	// checked against it); LiveCapacity leaves lost hosts out.
+	Capacity     int                  `json:"capacity"`
+	LiveCapacity int                  `json:"live_capacity"`
+	UnitsPerGPU  int                  `json:"units_per_gpu"`
+	Tenants      []gpupool.TenantView `json:"tenants"`
+	GPUs         []gpupool.GPUView    `json:"gpus"`
+	Hosts        []gpupool.HostView   `json:"hosts"`
+}
+
+// GPUHostRegistration is the register_host update's answer.
+type GPUHostRegistration struct {
+	// Host is the host as the pool now sees it; nil when a registration
+	// without GPUs removed it.
+	Host *gpupool.HostView `json:"host,omitempty"`
+	// HostTTLSeconds is how long the pool waits for the next registration
+	// before it declares the host lost; 0 means never.
+	HostTTLSeconds int `json:"host_ttl_seconds"`
 }
 
 // GPUQueueEntry is a queued request and its holder.
@@ -199,8 +235,13 @@ type GPUQueueEntry struct {
 func (in GPUPoolInput) config() (gpupool.Config, error) {
 	hosts := in.Hosts
 	if len(hosts) == 0 {
-		if in.HostCount <= 0 || in.GPUsPerHost <= 0 {
-			return gpupool.Config{}, errors.New("hosts, or host_count and gpus_per_host, are required")
+		switch {
+		case in.HostCount < 0 || in.GPUsPerHost < 0:
+			return gpupool.Config{}, errors.New("host_count and gpus_per_host must be >= 0")
+		case in.HostCount > 0 && in.GPUsPerHost == 0:
+			return gpupool.Config{}, errors.New("host_count needs gpus_per_host")
+		case in.HostCount == 0 && in.GPUsPerHost > 0:
+			return gpupool.Config{}, errors.New("gpus_per_host needs host_count")
 		}
 		for h := range in.HostCount {
 			hc := gpupool.HostConfig{Name: fmt.Sprintf("gpu-host-%d", h+1)}
@@ -211,11 +252,15 @@ func (in GPUPoolInput) config() (gpupool.Config, error) {
 			hosts = append(hosts, hc)
 		}
 	}
-	if in.LeaseTTLSeconds < 0 || in.PreemptGraceSeconds < 0 {
-		return gpupool.Config{}, errors.New("lease_ttl_seconds and preempt_grace_seconds must be >= 0")
+	if in.LeaseTTLSeconds < 0 || in.PreemptGraceSeconds < 0 || in.HostTTLSeconds < 0 {
+		return gpupool.Config{}, errors.New("lease_ttl_seconds, preempt_grace_seconds and host_ttl_seconds must be >= 0")
 	}
 	cfg := gpupool.Config{Hosts: hosts, Tenants: in.Tenants, UnitsPerGPU: in.UnitsPerGPU,
-		LeaseTTL: DefaultGPULeaseTTL, PreemptGrace: DefaultGPUPreemptGrace}
+		LeaseTTL: DefaultGPULeaseTTL, PreemptGrace: DefaultGPUPreemptGrace,
+		HostTTL: time.Duration(in.HostTTLSeconds) * time.Second}
+	if len(in.Hosts) == 0 && in.Profile != "" && in.SlicesPerGPU > 0 {
+		cfg.Profiles = map[string]int{in.Profile: in.SlicesPerGPU}
+	}
 	if in.LeaseTTLSeconds > 0 {
 		cfg.LeaseTTL = time.Duration(in.LeaseTTLSeconds) * time.Second
 	}
@@ -412,6 +457,12 @@ func (w *gpuPool) register(ctx workflow.Context) error {
 				return err
 			})
 		}},
+		{UpdateGPURegisterHost, w.registerHost, func(ctx workflow.Context, h gpupool.HostConfig) error {
+			return w.trial(func(p *gpupool.Pool) error {
+				_, err := p.RegisterHost(workflow.Now(ctx), h)
+				return err
+			})
+		}},
 	}
 	for _, u := range updates {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.fn,
@@ -576,6 +627,25 @@ func (w *gpuPool) undrain(ctx workflow.Context, d GPUDrain) ([]gpupool.GPUView, 
 	return w.pool.GPUs(), nil
 }
 
+// registerHost adds, changes, renews or removes a host. Holders of leases
+// that end with it (GPUs gone, or the host was lost before this late
+// registration) are told through apply.
+func (w *gpuPool) registerHost(ctx workflow.Context, h gpupool.HostConfig) (GPUHostRegistration, error) {
+	acts, err := w.pool.RegisterHost(workflow.Now(ctx), h)
+	if err != nil {
+		return GPUHostRegistration{}, fmt.Errorf("register host: %w", err)
+	}
+	w.apply(ctx, acts)
+	// Also a renewal: it moves the host's deadline, so the loop re-arms its
+	// timer.
+	w.events++
+	out := GPUHostRegistration{HostTTLSeconds: int(w.pool.HostTTL() / time.Second)}
+	if v, ok := w.pool.Host(h.Name); ok {
+		out.Host = &v
+	}
+	return out, nil
+}
+
 // apply carries out the policy's actions: it records ended leases and tells
 // each holder. Signals are not awaited here, so no handler blocks on a
 // holder; their acknowledgements are only counted, for continue-as-new.
@@ -661,8 +731,8 @@ func (w *gpuPool) status(id string) GPULeaseStatus {
 }
 
 func (w *gpuPool) allocation() GPUAllocation {
-	return GPUAllocation{Capacity: w.pool.Capacity(), UnitsPerGPU: w.pool.UnitsPerGPU(),
-		Tenants: w.pool.Tenants(), GPUs: w.pool.GPUs()}
+	return GPUAllocation{Capacity: w.pool.Capacity(), LiveCapacity: w.pool.LiveCapacity(), UnitsPerGPU: w.pool.UnitsPerGPU(),
+		Tenants: w.pool.Tenants(), GPUs: w.pool.GPUs(), Hosts: w.pool.Hosts()}
 }
 
 func (w *gpuPool) queue() []GPUQueueEntry {

@@ -3,6 +3,8 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -389,4 +391,211 @@ func TestGPUPoolDrainPreemptsAndUndrains(t *testing.T) {
 	require.Len(t, events, 2)
 	assert.Equal(t, "preempt_requested", events[1].Kind)
 	assert.Equal(t, "drain of gpu-host-1", events[1].Reason)
+}
+
+// agentHost is what a host's agent registers: n passthrough A100s.
+func agentHost(name string, n int) gpupool.HostConfig {
+	h := gpupool.HostConfig{Name: name}
+	for i := range n {
+		h.GPUs = append(h.GPUs, gpupool.GPUConfig{ID: fmt.Sprintf("%s/%d", name, i), Model: "a100"})
+	}
+	return h
+}
+
+// emptyPool has no hosts: they register. A GPU is one unit; suwon and
+// yongin have one GPU of quota each; hosts are lost 90 s after their last
+// registration.
+func emptyPool() GPUPoolInput {
+	return GPUPoolInput{UnitsPerGPU: 1, HostTTLSeconds: 90, LeaseTTLSeconds: 600, PreemptGraceSeconds: 300,
+		Tenants: []gpupool.TenantConfig{{Name: "suwon", Quota: 1}, {Name: "yongin", Quota: 1}}}
+}
+
+func TestGPUPoolRegisteredHostIsLostAndComesBack(t *testing.T) {
+	env, log := gpuPoolEnv(t)
+	var (
+		registered, refused, early, late, back *updateOutcome
+		whileLost                              GPUAllocation
+		queuedWhileLost, afterReturn           GPULeaseStatus
+	)
+	env.RegisterDelayedCallback(func() {
+		// A request before any host: it queues.
+		early = sendUpdate(env, UpdateGPURequest, "r0", GPURequest{Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-1"})
+		registered = sendUpdate(env, UpdateGPURegisterHost, "reg1", agentHost("gpu-a", 1))
+		// Four slices cannot be counted in one unit per GPU: refused.
+		bad := agentHost("gpu-b", 1)
+		bad.GPUs[0].Profile, bad.GPUs[0].Slices = "a100-10c", 4
+		refused = sendUpdate(env, UpdateGPURegisterHost, "reg2", bad)
+	}, time.Minute)
+	// The agent never renews: gpu-a is lost at 1m + 90s.
+	env.RegisterDelayedCallback(func() {
+		whileLost = queryAllocation(t, env)
+		late = sendUpdate(env, UpdateGPURequest, "r1", GPURequest{Tenant: "yongin", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-2"})
+	}, 3*time.Minute)
+	env.RegisterDelayedCallback(func() { queuedWhileLost = queryLease(t, env, "train-2") }, 3*time.Minute+time.Second)
+	env.RegisterDelayedCallback(func() {
+		back = sendUpdate(env, UpdateGPURegisterHost, "reg3", agentHost("gpu-a", 1))
+	}, 4*time.Minute)
+	env.RegisterDelayedCallback(func() { afterReturn = queryLease(t, env, "train-2") }, 4*time.Minute+time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Minute)
+	env.ExecuteWorkflow(GPUPool, emptyPool())
+	requireCancelled(t, env)
+
+	var st GPULeaseStatus
+	require.NoError(t, early.err)
+	decodeResult(t, early.result, &st)
+	assert.Equal(t, GPULeaseQueued, st.State)
+	assert.Equal(t, gpupool.ReasonWaitingForHosts, st.Queue.Reason)
+
+	require.NoError(t, registered.rejected)
+	require.NoError(t, registered.err)
+	var reg GPUHostRegistration
+	decodeResult(t, registered.result, &reg)
+	assert.Equal(t, 90, reg.HostTTLSeconds)
+	require.NotNil(t, reg.Host)
+	assert.Equal(t, gpupool.HostLive, reg.Host.State)
+	assert.Equal(t, 90*time.Second, reg.Host.ExpiresAt.Sub(reg.Host.RenewedAt))
+
+	assert.ErrorContains(t, refused.rejected, "invalid host registration")
+
+	// The registration granted the waiting request; the silent host then
+	// took the lease with it, exactly at its deadline.
+	events := log.get("train-1")
+	require.Len(t, events, 2)
+	assert.Equal(t, "grant", events[0].Kind)
+	assert.Equal(t, "gpu-a/0", events[0].Placements[0].GPU)
+	assert.Equal(t, "revoked", events[1].Kind)
+	assert.True(t, strings.HasPrefix(events[1].Reason, gpupool.EndHostLost+": gpu-a"), events[1].Reason)
+	assert.Equal(t, 90*time.Second, events[1].At.Sub(events[0].At))
+
+	// While lost, the GPU is not scheduled: the next request waits for hosts.
+	require.Len(t, whileLost.Hosts, 1)
+	assert.Equal(t, gpupool.HostLost, whileLost.Hosts[0].State)
+	require.Len(t, whileLost.GPUs, 1)
+	assert.True(t, whileLost.GPUs[0].Lost)
+	assert.Empty(t, whileLost.GPUs[0].Leases)
+	assert.Equal(t, 1, whileLost.Capacity)
+	assert.Equal(t, 0, whileLost.LiveCapacity)
+	require.NoError(t, late.err)
+	assert.Equal(t, GPULeaseQueued, queuedWhileLost.State)
+	require.NotNil(t, queuedWhileLost.Queue)
+	assert.Equal(t, gpupool.ReasonWaitingForHosts, queuedWhileLost.Queue.Reason)
+
+	// Registered again, the host is schedulable at once.
+	require.NoError(t, back.err)
+	decodeResult(t, back.result, &reg)
+	assert.Equal(t, gpupool.HostLive, reg.Host.State)
+	assert.Equal(t, GPULeaseGranted, afterReturn.State)
+	assert.Equal(t, []string{"grant"}, log.kinds("train-2"))
+	assert.Equal(t, "gpu-a/0", log.get("train-2")[0].Placements[0].GPU)
+}
+
+func TestGPUPoolRenewalKeepsTheHostLive(t *testing.T) {
+	env, log := gpuPoolEnv(t)
+	var alloc GPUAllocation
+	var renewals []*updateOutcome
+	env.RegisterDelayedCallback(func() {
+		sendUpdate(env, UpdateGPURegisterHost, "reg0", agentHost("gpu-a", 2))
+		sendUpdate(env, UpdateGPURequest, "r0", GPURequest{Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-1"})
+	}, time.Second)
+	// The agent renews every 30 s (a third of the TTL) for eight minutes,
+	// five times the TTL; the lease (TTL 10 min) needs no heartbeat.
+	for i := 1; i <= 16; i++ {
+		env.RegisterDelayedCallback(func() {
+			renewals = append(renewals, sendUpdate(env, UpdateGPURegisterHost, fmt.Sprintf("reg%d", i), agentHost("gpu-a", 2)))
+		}, time.Second+time.Duration(i)*30*time.Second)
+	}
+	env.RegisterDelayedCallback(func() { alloc = queryAllocation(t, env) }, 8*time.Minute+2*time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 8*time.Minute+3*time.Second)
+	env.ExecuteWorkflow(GPUPool, emptyPool())
+	requireCancelled(t, env)
+
+	require.Len(t, renewals, 16)
+	for _, r := range renewals {
+		require.True(t, r.done)
+		require.NoError(t, r.rejected)
+		require.NoError(t, r.err)
+	}
+	assert.Equal(t, []string{"grant"}, log.kinds("train-1"), "the holder was never told its host was lost")
+	require.Len(t, alloc.Hosts, 1)
+	assert.Equal(t, gpupool.HostLive, alloc.Hosts[0].State)
+	assert.Equal(t, 1, alloc.Hosts[0].UsedUnits)
+}
+
+func TestGPUPoolContinuesAsNewWithRegisteredHosts(t *testing.T) {
+	env, _ := gpuPoolEnv(t)
+	env.RegisterDelayedCallback(func() {
+		sendUpdate(env, UpdateGPURegisterHost, "reg1", agentHost("gpu-a", 2))
+		sendUpdate(env, UpdateGPURegisterHost, "reg2", agentHost("gpu-b", 1))
+		// Two GPUs fit only gpu-a.
+		sendUpdate(env, UpdateGPURequest, "r1", GPURequest{Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 2, Holder: "train-1"})
+	}, time.Minute)
+	// gpu-a renews; gpu-b falls silent and is lost at 2m30s, the fifth event.
+	env.RegisterDelayedCallback(func() {
+		sendUpdate(env, UpdateGPURegisterHost, "reg3", agentHost("gpu-a", 2))
+	}, 2*time.Minute)
+	in := emptyPool()
+	in.MaxEvents = 5
+	env.ExecuteWorkflow(GPUPool, in)
+	require.True(t, env.IsWorkflowCompleted())
+
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+	var next GPUPoolInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.State)
+	assert.Equal(t, 90*time.Second, next.State.Config.HostTTL)
+
+	p, err := gpupool.Restore(*next.State)
+	require.NoError(t, err)
+	hosts := p.Hosts()
+	require.Len(t, hosts, 2)
+	assert.Equal(t, "gpu-a", hosts[0].Host)
+	assert.Equal(t, gpupool.HostLive, hosts[0].State)
+	assert.Equal(t, "gpu-b", hosts[1].Host)
+	assert.Equal(t, gpupool.HostLost, hosts[1].State)
+	assert.Equal(t, hosts[0].RenewedAt.Add(90*time.Second), p.NextDeadline(), "the next run keeps gpu-a's deadline")
+	l, ok := p.Lease("train-1")
+	require.True(t, ok)
+	assert.Equal(t, "gpu-a", l.Placements[0].Host)
+	assert.Equal(t, map[string]string{"train-1": "train-1"}, next.Holders)
+}
+
+func TestGPUPoolInputConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      GPUPoolInput
+		wantErr string
+		check   func(t *testing.T, c gpupool.Config)
+	}{
+		{name: "the README's shorthand", in: GPUPoolInput{HostCount: 1, GPUsPerHost: 8, Model: "H100", Profile: "H100-20C", SlicesPerGPU: 4, UnitsPerGPU: 4,
+			Tenants: []gpupool.TenantConfig{{Name: "platform"}, {Name: "suwon", Quota: 10}}},
+			check: func(t *testing.T, c gpupool.Config) {
+				require.Len(t, c.Hosts, 1)
+				assert.Len(t, c.Hosts[0].GPUs, 8)
+				assert.Equal(t, gpupool.GPUConfig{ID: "gpu-host-1/7", Model: "H100", Profile: "H100-20C", Slices: 4}, c.Hosts[0].GPUs[7])
+				assert.Zero(t, c.HostTTL)
+			}},
+		{name: "no hosts, hosts register", in: GPUPoolInput{Profile: "H100-20C", SlicesPerGPU: 4, HostTTLSeconds: 90},
+			check: func(t *testing.T, c gpupool.Config) {
+				assert.Empty(t, c.Hosts)
+				assert.Equal(t, map[string]int{"H100-20C": 4}, c.Profiles)
+				assert.Equal(t, 90*time.Second, c.HostTTL)
+			}},
+		{name: "host_count without gpus_per_host", in: GPUPoolInput{HostCount: 2}, wantErr: "host_count needs gpus_per_host"},
+		{name: "gpus_per_host without host_count", in: GPUPoolInput{GPUsPerHost: 2}, wantErr: "gpus_per_host needs host_count"},
+		{name: "negative host TTL", in: GPUPoolInput{UnitsPerGPU: 1, HostTTLSeconds: -1}, wantErr: "must be >= 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.in.config()
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+			_, err = gpupool.New(c)
+			assert.NoError(t, err)
+		})
+	}
 }

@@ -99,6 +99,9 @@ func NewStatic(gpus []GPU) (Static, error) {
 			return Static{}, fmt.Errorf("gpu %d: %w", g.Index, err)
 		}
 		g.PCIBusID, g.NodeDevice = a.String(), a.NodeDevice()
+		if (g.VGPU.Profile == "") != (g.VGPU.Slices == 0) || g.VGPU.Slices < 0 {
+			return Static{}, fmt.Errorf("gpu %d: vgpu needs both a profile and a positive slice count", g.Index)
+		}
 		if g.Health.Status == "" {
 			g.Health.Status = HealthOK
 		}

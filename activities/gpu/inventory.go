@@ -115,7 +115,17 @@ type GPU struct {
 	MemoryUtilizationPercent *uint32 `json:"memory_utilization_percent,omitempty"`
 	TemperatureCelsius       *uint32 `json:"temperature_celsius,omitempty"`
 	MIG                      MIG     `json:"mig"`
-	Health                   Health  `json:"health"`
+	// VGPU is the vGPU (mdev) split the GPU is offered to the pool with.
+	// NVML does not report it; a configured inventory (LoadStatic) may set
+	// it per GPU, and HostRegistrar's PoolSpec applies where it is empty.
+	VGPU   VGPU   `json:"vgpu,omitzero"`
+	Health Health `json:"health"`
+}
+
+// VGPU is a vGPU (mdev) profile and how many slices it makes of one GPU.
+type VGPU struct {
+	Profile string `json:"profile,omitempty"`
+	Slices  int    `json:"slices,omitempty"`
 }
 
 // ID is the GPU's name in the pool, "host/index" (gpupool.GPUConfig.ID).

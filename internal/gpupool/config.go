@@ -3,6 +3,8 @@ package gpupool
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -23,6 +25,10 @@ var (
 	// ErrLeaseExpired answers a heartbeat that came after the lease's expiry
 	// time; the next Tick removes the lease.
 	ErrLeaseExpired = errors.New("gpupool: lease expired")
+	// ErrInvalidHost refuses a host registration that does not fit the pool
+	// (a GPU id used elsewhere, a profile with another slice count, slices
+	// that do not divide UnitsPerGPU, ...). Nothing changes.
+	ErrInvalidHost = errors.New("gpupool: invalid host registration")
 )
 
 // GPUConfig is one physical GPU.
@@ -38,7 +44,8 @@ type GPUConfig struct {
 	Slices int `json:"slices,omitempty"`
 }
 
-// HostConfig is one hypervisor host and its GPUs.
+// HostConfig is one hypervisor host and its GPUs: an entry of the configured
+// inventory, and what a host's agent registers (Pool.RegisterHost).
 type HostConfig struct {
 	Name string      `json:"name"`
 	GPUs []GPUConfig `json:"gpus"`
@@ -55,22 +62,39 @@ type TenantConfig struct {
 	Weight int `json:"weight,omitempty"`
 }
 
-// Config is the inventory and the rules' parameters. It is part of State, and
-// Tenants holds the current quotas after SetQuota and AddTenant.
+// Config is the inventory and the rules' parameters. It is part of State:
+// Tenants holds the current quotas after SetQuota and AddTenant, Hosts the
+// current inventory after RegisterHost, and Profiles every profile seen.
 type Config struct {
+	// Hosts may be empty: the pool then waits for hosts to register, and
+	// needs UnitsPerGPU or Profiles to count what they bring.
 	Hosts   []HostConfig   `json:"hosts"`
 	Tenants []TenantConfig `json:"tenants"`
 	// UnitsPerGPU is the accounting unit: one GPU is UnitsPerGPU units and a
 	// slice of a GPU split into S slices is UnitsPerGPU/S units, so whole GPUs
 	// and slices of different profiles share one quota. Every GPU's slice
 	// count must divide it. 0 picks the least common multiple of the slice
-	// counts, which makes one unit one slice when all GPUs share a profile.
+	// counts (of Hosts and Profiles), which makes one unit one slice when all
+	// GPUs share a profile. It is fixed from then on, so a GPU registered
+	// later must have a slice count that divides it.
 	UnitsPerGPU int `json:"units_per_gpu,omitempty"`
+	// Profiles maps vGPU profiles to their slices per GPU. The profiles of
+	// the GPUs in Hosts, and of every GPU registered later, are added and
+	// kept for the pool's life: a profile always has one slice count, so a
+	// queued slice request keeps its size while hosts come and go. Declaring
+	// a profile here lets slice requests for it queue before any GPU with it
+	// has registered.
+	Profiles map[string]int `json:"profiles,omitempty"`
 	// LeaseTTL is how long a lease lives without a heartbeat.
 	LeaseTTL time.Duration `json:"lease_ttl"`
 	// PreemptGrace is how long a preempted holder has to checkpoint and
 	// release before the lease is revoked.
 	PreemptGrace time.Duration `json:"preempt_grace"`
+	// HostTTL is how long a registered host stays live without registering
+	// again (RegisterHost); past it the host is lost. 0 means hosts never
+	// expire. A host listed in Hosts that has never registered is static and
+	// never expires either: the TTL applies from a host's first registration.
+	HostTTL time.Duration `json:"host_ttl,omitempty"`
 }
 
 // gpuInfo is one GPU as the scheduler sees it.
@@ -83,15 +107,16 @@ type gpuInfo struct {
 	sliceUnits int
 }
 
-// topology is the fixed inventory, indexed. It never changes after New, so
-// Restore rebuilds it from State.Config.
+// topology is the inventory, indexed. It is immutable: New and Restore build
+// it from State.Config, and a registration that changes the inventory builds
+// a new one.
 type topology struct {
 	gpus        []gpuInfo
 	hosts       []string
 	hostGPUs    [][]int
 	byID        map[string]int
 	byHost      map[string]int
-	profiles    map[string]int // profile -> slices per GPU
+	profiles    map[string]int // profile -> slices per GPU, kept for the pool's life
 	unitsPerGPU int
 }
 
@@ -102,55 +127,83 @@ func gcd(a, b int) int {
 	return a
 }
 
-func newTopology(c Config) (*topology, error) {
-	if len(c.Hosts) == 0 {
-		return nil, fmt.Errorf("%w: no hosts", ErrInvalidConfig)
-	}
+// validateConfig checks the parameters that do not depend on the inventory.
+func validateConfig(c Config) error {
 	if c.LeaseTTL <= 0 {
-		return nil, fmt.Errorf("%w: lease TTL must be positive", ErrInvalidConfig)
+		return fmt.Errorf("%w: lease TTL must be positive", ErrInvalidConfig)
 	}
 	if c.PreemptGrace <= 0 {
-		return nil, fmt.Errorf("%w: preemption grace must be positive", ErrInvalidConfig)
+		return fmt.Errorf("%w: preemption grace must be positive", ErrInvalidConfig)
 	}
+	if c.HostTTL < 0 {
+		return fmt.Errorf("%w: negative host TTL", ErrInvalidConfig)
+	}
+	if c.UnitsPerGPU < 0 {
+		return fmt.Errorf("%w: negative units per GPU", ErrInvalidConfig)
+	}
+	for name, s := range c.Profiles {
+		if name == "" || s < 1 {
+			return fmt.Errorf("%w: profile %q needs a name and a positive slice count", ErrInvalidConfig, name)
+		}
+	}
+	// Without hosts nothing says how many units a GPU is worth, and the
+	// count cannot change once leases are counted in it.
+	if len(c.Hosts) == 0 && c.UnitsPerGPU == 0 && len(c.Profiles) == 0 {
+		return fmt.Errorf("%w: a pool without hosts needs units per GPU (or profiles) to count the GPUs that register", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// newTopology indexes hosts. units is the pool's units per GPU, or 0 to
+// derive it; known are the profiles' slice counts so far, which GPUs must
+// agree with. Its errors wrap bad: ErrInvalidConfig for a configuration,
+// ErrInvalidHost for a registration.
+func newTopology(hosts []HostConfig, units int, known map[string]int, bad error) (*topology, error) {
 	t := &topology{
 		byID:     map[string]int{},
 		byHost:   map[string]int{},
-		profiles: map[string]int{},
+		profiles: maps.Clone(known),
+	}
+	if t.profiles == nil {
+		t.profiles = map[string]int{}
 	}
 	lcm := 1
-	for hi, h := range c.Hosts {
+	for _, s := range t.profiles {
+		lcm = lcm / gcd(lcm, s) * s
+	}
+	for hi, h := range hosts {
 		if h.Name == "" {
-			return nil, fmt.Errorf("%w: host %d has no name", ErrInvalidConfig, hi)
+			return nil, fmt.Errorf("%w: host %d has no name", bad, hi)
 		}
 		if _, dup := t.byHost[h.Name]; dup {
-			return nil, fmt.Errorf("%w: duplicate host %q", ErrInvalidConfig, h.Name)
+			return nil, fmt.Errorf("%w: duplicate host %q", bad, h.Name)
 		}
 		if len(h.GPUs) == 0 {
-			return nil, fmt.Errorf("%w: host %q has no GPUs", ErrInvalidConfig, h.Name)
+			return nil, fmt.Errorf("%w: host %q has no GPUs", bad, h.Name)
 		}
 		t.byHost[h.Name] = hi
 		t.hosts = append(t.hosts, h.Name)
 		var idx []int
 		for _, g := range h.GPUs {
 			if g.ID == "" {
-				return nil, fmt.Errorf("%w: GPU on host %q has no id", ErrInvalidConfig, h.Name)
+				return nil, fmt.Errorf("%w: GPU on host %q has no id", bad, h.Name)
 			}
 			if _, dup := t.byID[g.ID]; dup {
-				return nil, fmt.Errorf("%w: duplicate GPU %q", ErrInvalidConfig, g.ID)
+				return nil, fmt.Errorf("%w: duplicate GPU %q", bad, g.ID)
 			}
 			if _, clash := t.byHost[g.ID]; clash {
-				return nil, fmt.Errorf("%w: GPU %q has a host's name", ErrInvalidConfig, g.ID)
+				return nil, fmt.Errorf("%w: GPU %q has a host's name", bad, g.ID)
 			}
 			s := 1
 			switch {
 			case g.Profile == "" && g.Slices != 0:
-				return nil, fmt.Errorf("%w: GPU %q has slices but no profile", ErrInvalidConfig, g.ID)
+				return nil, fmt.Errorf("%w: GPU %q has slices but no profile", bad, g.ID)
 			case g.Profile != "" && g.Slices < 1:
-				return nil, fmt.Errorf("%w: GPU %q: profile %q needs a positive slice count", ErrInvalidConfig, g.ID, g.Profile)
+				return nil, fmt.Errorf("%w: GPU %q: profile %q needs a positive slice count", bad, g.ID, g.Profile)
 			case g.Profile != "":
 				s = g.Slices
 				if prev, ok := t.profiles[g.Profile]; ok && prev != s {
-					return nil, fmt.Errorf("%w: profile %q has %d slices on one GPU and %d on %q", ErrInvalidConfig, g.Profile, prev, s, g.ID)
+					return nil, fmt.Errorf("%w: profile %q has %d slices per GPU, GPU %q says %d", bad, g.Profile, prev, g.ID, s)
 				}
 				t.profiles[g.Profile] = s
 			}
@@ -163,20 +216,22 @@ func newTopology(c Config) (*topology, error) {
 	}
 	for _, h := range t.hosts {
 		if _, clash := t.byID[h]; clash {
-			return nil, fmt.Errorf("%w: host %q has a GPU's name", ErrInvalidConfig, h)
+			return nil, fmt.Errorf("%w: host %q has a GPU's name", bad, h)
 		}
 	}
 	t.unitsPerGPU = lcm
-	if c.UnitsPerGPU != 0 {
-		if c.UnitsPerGPU < 0 {
-			return nil, fmt.Errorf("%w: negative units per GPU", ErrInvalidConfig)
-		}
+	if units != 0 {
 		for _, g := range t.gpus {
-			if c.UnitsPerGPU%g.slices != 0 {
-				return nil, fmt.Errorf("%w: %d units per GPU is not divisible by the %d slices of %q", ErrInvalidConfig, c.UnitsPerGPU, g.slices, g.id)
+			if units%g.slices != 0 {
+				return nil, fmt.Errorf("%w: %d units per GPU is not divisible by the %d slices of %q", bad, units, g.slices, g.id)
 			}
 		}
-		t.unitsPerGPU = c.UnitsPerGPU
+		for _, p := range slices.Sorted(maps.Keys(t.profiles)) {
+			if s := t.profiles[p]; units%s != 0 {
+				return nil, fmt.Errorf("%w: %d units per GPU is not divisible by the %d slices of profile %q", bad, units, s, p)
+			}
+		}
+		t.unitsPerGPU = units
 	}
 	for i := range t.gpus {
 		t.gpus[i].sliceUnits = t.unitsPerGPU / t.gpus[i].slices
@@ -184,12 +239,26 @@ func newTopology(c Config) (*topology, error) {
 	return t, nil
 }
 
-// capacity is the pool's size in units, drained GPUs included: quotas are a
-// promise about the inventory, and drains are temporary.
+// profileMap is the profiles as Config keeps them: nil when there are none,
+// as after a JSON round trip with omitempty.
+func (t *topology) profileMap() map[string]int {
+	if len(t.profiles) == 0 {
+		return nil
+	}
+	return maps.Clone(t.profiles)
+}
+
+// capacity is the pool's size in units, drained GPUs and lost hosts
+// included: quotas are a promise about the inventory, and drains and lost
+// hosts are expected back.
 func (t *topology) capacity() int { return len(t.gpus) * t.unitsPerGPU }
 
-// validateTenants checks names, signs and that the quotas fit the inventory.
-func (t *topology) validateTenants(ts []TenantConfig) error {
+// validateTenants checks names and signs, and that quotas do not promise
+// more than the inventory holds: a change may not raise their sum beyond the
+// capacity. A sum already beyond it, because the inventory shrank since, may
+// stay or be lowered. Before any host is known nothing can be checked, so
+// quotas are taken as given. before is the sum the change starts from.
+func (t *topology) validateTenants(ts []TenantConfig, before int) error {
 	seen := map[string]bool{}
 	sum := 0
 	for _, tc := range ts {
@@ -205,10 +274,19 @@ func (t *topology) validateTenants(ts []TenantConfig) error {
 		}
 		sum += tc.Quota
 	}
-	if sum > t.capacity() {
+	if len(t.hosts) > 0 && sum > t.capacity() && sum > before {
 		return fmt.Errorf("%w: quotas sum to %d units, capacity is %d", ErrInvalidQuota, sum, t.capacity())
 	}
 	return nil
+}
+
+// quotaSum is the sum of the tenants' quotas.
+func quotaSum(ts []TenantConfig) int {
+	sum := 0
+	for _, tc := range ts {
+		sum += tc.Quota
+	}
+	return sum
 }
 
 // weight is the tenant's fair-share weight.

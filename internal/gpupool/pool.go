@@ -21,10 +21,15 @@
 //     with a deadline) and revokes the lease at the deadline.
 //   - Leases expire LeaseTTL after their last heartbeat.
 //   - Drained GPUs get no new leases; existing ones finish or are preempted.
+//   - Hosts register their GPUs (RegisterHost) and renew within HostTTL; a
+//     host that does not is lost: its leases are revoked and its GPUs get
+//     no new ones until it registers again. GPUs a host stops reporting
+//     leave with their leases.
 package gpupool
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -34,37 +39,52 @@ type Pool struct {
 	topo      *topology
 	st        State
 	tenantIdx map[string]int
-	drained   []bool
+	// drained is per GPU of topo; renewed and lost are per host of topo,
+	// renewed zero for a host that never registered (static). State.Drained
+	// and State.Hosts are kept in step with them.
+	drained []bool
+	renewed []time.Time
+	lost    []bool
 }
 
 // New returns an empty pool for cfg.
 func New(cfg Config) (*Pool, error) {
+	if err := validateConfig(cfg); err != nil {
+		return nil, err
+	}
+	topo, err := newTopology(cfg.Hosts, cfg.UnitsPerGPU, cfg.Profiles, ErrInvalidConfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := topo.validateTenants(cfg.Tenants, 0); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	return Restore(State{Config: cfg})
 }
 
 // Restore returns a pool that continues from s, as produced by Snapshot
 // (possibly through JSON). It validates s, so a corrupted state is refused
-// rather than scheduled.
+// rather than scheduled. Quotas summing beyond the capacity are accepted:
+// the inventory may have shrunk since they were set.
 func Restore(s State) (*Pool, error) {
 	s = cloneState(s)
-	topo, err := newTopology(s.Config)
+	if err := validateConfig(s.Config); err != nil {
+		return nil, err
+	}
+	topo, err := newTopology(s.Config.Hosts, s.Config.UnitsPerGPU, s.Config.Profiles, ErrInvalidConfig)
 	if err != nil {
 		return nil, err
 	}
-	if err := topo.validateTenants(s.Config.Tenants); err != nil {
+	if err := topo.validateTenants(s.Config.Tenants, quotaSum(s.Config.Tenants)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	s.Config.UnitsPerGPU = topo.unitsPerGPU
-	p := &Pool{topo: topo, st: s, drained: make([]bool, len(topo.gpus))}
+	s.Config.Profiles = topo.profileMap()
+	p := &Pool{topo: topo, st: s}
 	p.indexTenants()
-	for _, id := range s.Drained {
-		g, ok := topo.byID[id]
-		if !ok {
-			return nil, fmt.Errorf("%w: drained GPU %q: %w", ErrInvalidConfig, id, ErrUnknownTarget)
-		}
-		p.drained[g] = true
+	if err := p.indexInventory(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	p.syncDrained()
 	if err := p.checkRestored(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
@@ -76,6 +96,37 @@ func Restore(s State) (*Pool, error) {
 		p.st.Queue[i].SubmittedAt = norm(p.st.Queue[i].SubmittedAt)
 	}
 	return p, nil
+}
+
+// indexInventory builds the per-GPU and per-host flags from State.Drained
+// and State.Hosts for the current topology, then writes both back in
+// inventory order.
+func (p *Pool) indexInventory() error {
+	p.drained = make([]bool, len(p.topo.gpus))
+	for _, id := range p.st.Drained {
+		g, ok := p.topo.byID[id]
+		if !ok {
+			return fmt.Errorf("drained GPU %q: %w", id, ErrUnknownTarget)
+		}
+		p.drained[g] = true
+	}
+	p.renewed = make([]time.Time, len(p.topo.hosts))
+	p.lost = make([]bool, len(p.topo.hosts))
+	seen := map[string]bool{}
+	for _, hl := range p.st.Hosts {
+		h, ok := p.topo.byHost[hl.Name]
+		if !ok || seen[hl.Name] {
+			return fmt.Errorf("liveness of host %q: %w, or listed twice", hl.Name, ErrUnknownTarget)
+		}
+		seen[hl.Name] = true
+		if hl.RenewedAt.IsZero() {
+			return fmt.Errorf("liveness of host %q: no renewal time", hl.Name)
+		}
+		p.renewed[h], p.lost[h] = norm(hl.RenewedAt), hl.Lost
+	}
+	p.syncDrained()
+	p.syncHosts()
+	return nil
 }
 
 // checkRestored refuses states whose leases or queue do not fit the config.
@@ -96,6 +147,9 @@ func (p *Pool) checkRestored() error {
 			if !ok || p.topo.gpus[g].host != pl.Host {
 				return fmt.Errorf("lease %q: %w: %q on %q", l.ID, ErrUnknownTarget, pl.GPU, pl.Host)
 			}
+			if p.lost[p.topo.gpus[g].hostIdx] {
+				return fmt.Errorf("lease %q: on lost host %q", l.ID, pl.Host)
+			}
 			n := p.slicesOn(pl, g)
 			if used[g] += n; used[g] > p.topo.gpus[g].slices || pl.Slices < 0 {
 				return fmt.Errorf("lease %q: GPU %q over capacity", l.ID, pl.GPU)
@@ -111,7 +165,9 @@ func (p *Pool) checkRestored() error {
 			return fmt.Errorf("request %q: %w", q.Request.ID, ErrDuplicateID)
 		}
 		ids[q.Request.ID] = true
-		u, err := p.units(q.Request)
+		// Only the size: the request was placeable when it was queued, and
+		// the inventory may have shrunk since.
+		u, err := p.size(q.Request)
 		if err != nil {
 			return fmt.Errorf("request %q: %w", q.Request.ID, err)
 		}
@@ -132,7 +188,9 @@ func cloneState(s State) State {
 		c.Config.Hosts[i] = HostConfig{Name: h.Name, GPUs: slices.Clone(h.GPUs)}
 	}
 	c.Config.Tenants = slices.Clone(s.Config.Tenants)
+	c.Config.Profiles = maps.Clone(s.Config.Profiles)
 	c.Drained = slices.Clone(s.Drained)
+	c.Hosts = slices.Clone(s.Hosts)
 	c.Leases = make([]Lease, len(s.Leases))
 	for i, l := range s.Leases {
 		l.Placements = slices.Clone(l.Placements)
@@ -163,6 +221,21 @@ func (p *Pool) syncDrained() {
 	}
 }
 
+func (p *Pool) syncHosts() {
+	p.st.Hosts = nil
+	for h, at := range p.renewed {
+		if !at.IsZero() {
+			p.st.Hosts = append(p.st.Hosts, HostLiveness{Name: p.topo.hosts[h], RenewedAt: at, Lost: p.lost[h]})
+		}
+	}
+}
+
+// usable reports whether GPU g may get new leases: not drained, and its host
+// not lost.
+func (p *Pool) usable(g int) bool {
+	return !p.drained[g] && !p.lost[p.topo.gpus[g].hostIdx]
+}
+
 func (p *Pool) nextSeq() uint64 {
 	p.st.Seq++
 	return p.st.Seq
@@ -171,11 +244,45 @@ func (p *Pool) nextSeq() uint64 {
 // UnitsPerGPU is the number of quota units one GPU is worth.
 func (p *Pool) UnitsPerGPU() int { return p.topo.unitsPerGPU }
 
-// Capacity is the pool's size in units, drained GPUs included.
+// Capacity is the pool's size in units, drained GPUs and lost hosts
+// included: what quotas are checked against.
 func (p *Pool) Capacity() int { return p.topo.capacity() }
 
-// units validates r against the inventory and returns its size in units.
+// HostTTL is how long a registered host stays live without registering
+// again; 0 means hosts never expire.
+func (p *Pool) HostTTL() time.Duration { return p.st.Config.HostTTL }
+
+// LiveCapacity is the size in units of the hosts that are not lost, drained
+// GPUs included.
+func (p *Pool) LiveCapacity() int {
+	n := 0
+	for _, g := range p.topo.gpus {
+		if !p.lost[g.hostIdx] {
+			n++
+		}
+	}
+	return n * p.topo.unitsPerGPU
+}
+
+// units validates r against the inventory and returns its size in units. A
+// request is refused when no host the pool knows (lost ones included) could
+// ever hold it; a pool that knows no host yet cannot tell, and queues
+// whatever it can size.
 func (p *Pool) units(r Request) (int, error) {
+	u, err := p.size(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.placeable(r); err != nil {
+		return 0, err
+	}
+	return u, nil
+}
+
+// size checks r's shape and returns its size in units. It depends only on
+// the units per GPU and the profiles, which never change, so a queued
+// request keeps its size whatever hosts come and go.
+func (p *Pool) size(r Request) (int, error) {
 	if r.ID == "" {
 		return 0, fmt.Errorf("%w: empty id", ErrInvalidRequest)
 	}
@@ -186,23 +293,6 @@ func (p *Pool) units(r Request) (int, error) {
 	case KindWhole:
 		if r.GPUs < 1 || r.Slices != 0 || r.Profile != "" {
 			return 0, fmt.Errorf("%w: %q: a whole-GPU request needs GPUs >= 1 and no slices or profile", ErrInvalidRequest, r.ID)
-		}
-		most := 0
-		for _, gs := range p.topo.hostGPUs {
-			n := 0
-			for _, g := range gs {
-				if r.Model == "" || p.topo.gpus[g].model == r.Model {
-					n++
-				}
-			}
-			if r.MultiHost {
-				most += n
-			} else {
-				most = max(most, n)
-			}
-		}
-		if r.GPUs > most {
-			return 0, fmt.Errorf("%w: %q asks for %d GPUs, at most %d fit", ErrUnsatisfiable, r.ID, r.GPUs, most)
 		}
 		return r.GPUs * p.topo.unitsPerGPU, nil
 	case KindSlice:
@@ -216,15 +306,47 @@ func (p *Pool) units(r Request) (int, error) {
 		if r.Slices > s {
 			return 0, fmt.Errorf("%w: %q asks for %d slices, profile %q has %d per GPU", ErrUnsatisfiable, r.ID, r.Slices, r.Profile, s)
 		}
-		if r.Model != "" && !slices.ContainsFunc(p.topo.gpus, func(g gpuInfo) bool {
-			return g.profile == r.Profile && g.model == r.Model
-		}) {
-			return 0, fmt.Errorf("%w: %q: no %s GPU has profile %q", ErrUnsatisfiable, r.ID, r.Model, r.Profile)
-		}
 		return r.Slices * (p.topo.unitsPerGPU / s), nil
 	default:
 		return 0, fmt.Errorf("%w: %q: unknown kind %q", ErrInvalidRequest, r.ID, r.Kind)
 	}
+}
+
+// placeable refuses a request of a valid shape that no known host could
+// hold even if the pool were idle and nothing drained or lost.
+func (p *Pool) placeable(r Request) error {
+	if len(p.topo.hosts) == 0 {
+		return nil
+	}
+	if r.Kind == KindSlice {
+		if slices.ContainsFunc(p.topo.gpus, func(g gpuInfo) bool {
+			return g.profile == r.Profile && (r.Model == "" || g.model == r.Model)
+		}) {
+			return nil
+		}
+		if r.Model == "" {
+			return fmt.Errorf("%w: %q: no GPU has profile %q", ErrUnsatisfiable, r.ID, r.Profile)
+		}
+		return fmt.Errorf("%w: %q: no %s GPU has profile %q", ErrUnsatisfiable, r.ID, r.Model, r.Profile)
+	}
+	most := 0
+	for _, gs := range p.topo.hostGPUs {
+		n := 0
+		for _, g := range gs {
+			if r.Model == "" || p.topo.gpus[g].model == r.Model {
+				n++
+			}
+		}
+		if r.MultiHost {
+			most += n
+		} else {
+			most = max(most, n)
+		}
+	}
+	if r.GPUs > most {
+		return fmt.Errorf("%w: %q asks for %d GPUs, at most %d fit", ErrUnsatisfiable, r.ID, r.GPUs, most)
+	}
+	return nil
 }
 
 func (p *Pool) leaseIndex(id string) int {
@@ -290,8 +412,9 @@ func (p *Pool) Heartbeat(now time.Time, id string) error {
 }
 
 // Tick applies the timers due at now: preempted leases past their deadline
-// are revoked, leases past their expiry lapse. Then it schedules. The
-// workflow calls it from a timer; the next timer is due at NextDeadline.
+// are revoked, leases past their expiry lapse, and hosts past their renewal
+// deadline are lost (see RegisterHost). Then it schedules. The workflow calls
+// it from a timer; the next timer is due at NextDeadline.
 func (p *Pool) Tick(now time.Time) []Action {
 	now = norm(now)
 	var acts []Action
@@ -308,27 +431,39 @@ func (p *Pool) Tick(now time.Time) []Action {
 		}
 		return false
 	})
+	for h := range p.topo.hosts {
+		if p.overdue(h, now) {
+			acts = append(acts, p.loseHost(h)...)
+		}
+	}
 	return append(acts, p.schedule(now)...)
 }
 
-// NextDeadline is the earliest expiry or preemption deadline, or the zero
-// time when no lease is live: the workflow sets its timer to it.
+// NextDeadline is the earliest lease expiry, preemption deadline or host
+// renewal deadline, or the zero time when there is none: the workflow sets
+// its timer to it.
 func (p *Pool) NextDeadline() time.Time {
 	var next time.Time
+	earliest := func(d time.Time) {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
 	for _, l := range p.st.Leases {
 		d := l.ExpiresAt
 		if l.preempting() && l.PreemptDeadline.Before(d) {
 			d = l.PreemptDeadline
 		}
-		if next.IsZero() || d.Before(next) {
-			next = d
-		}
+		earliest(d)
+	}
+	for h := range p.topo.hosts {
+		earliest(p.hostDeadline(h))
 	}
 	return next
 }
 
-// SetQuota changes a tenant's quota. The new quotas must not sum beyond the
-// capacity. Lowering a quota below what the tenant holds marks its youngest
+// SetQuota changes a tenant's quota. It may not raise the quotas' sum
+// beyond the capacity (lowering is always allowed). Lowering a quota below what the tenant holds marks its youngest
 // leases borrowed; nothing is revoked unless another tenant needs the room.
 func (p *Pool) SetQuota(now time.Time, tenant string, quota int) ([]Action, error) {
 	i, ok := p.tenantIdx[tenant]
@@ -337,7 +472,7 @@ func (p *Pool) SetQuota(now time.Time, tenant string, quota int) ([]Action, erro
 	}
 	ts := slices.Clone(p.st.Config.Tenants)
 	ts[i].Quota = quota
-	if err := p.topo.validateTenants(ts); err != nil {
+	if err := p.topo.validateTenants(ts, quotaSum(p.st.Config.Tenants)); err != nil {
 		return nil, err
 	}
 	p.st.Config.Tenants = ts
@@ -347,7 +482,7 @@ func (p *Pool) SetQuota(now time.Time, tenant string, quota int) ([]Action, erro
 // AddTenant registers a tenant (the onboarding workflow's GPU quota step).
 func (p *Pool) AddTenant(tc TenantConfig) error {
 	ts := append(slices.Clone(p.st.Config.Tenants), tc)
-	if err := p.topo.validateTenants(ts); err != nil {
+	if err := p.topo.validateTenants(ts, quotaSum(p.st.Config.Tenants)); err != nil {
 		return err
 	}
 	p.st.Config.Tenants = ts

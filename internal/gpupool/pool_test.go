@@ -70,7 +70,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		mutate func(*Config)
 		want   error
 	}{
-		{"no hosts", func(c *Config) { c.Hosts = nil }, ErrInvalidConfig},
+		{"no hosts and nothing to count GPUs in", func(c *Config) { c.Hosts = nil }, ErrInvalidConfig},
+		{"negative host TTL", func(c *Config) { c.HostTTL = -time.Second }, ErrInvalidConfig},
+		{"declared profile not dividing the units", func(c *Config) { c.UnitsPerGPU, c.Profiles = 4, map[string]int{"p3": 3} }, ErrInvalidConfig},
+		{"declared profile with another slice count", func(c *Config) { c.Profiles = map[string]int{"a100-10c": 2} }, ErrInvalidConfig},
 		{"duplicate GPU", func(c *Config) { c.Hosts[1].GPUs[0].ID = "h1/0" }, ErrInvalidConfig},
 		{"duplicate host", func(c *Config) { c.Hosts[1].Name = "h1" }, ErrInvalidConfig},
 		{"slices without profile", func(c *Config) { c.Hosts[0].GPUs[0].Profile = "" }, ErrInvalidConfig},

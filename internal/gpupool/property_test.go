@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	mrand "math/rand"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"testing/quick"
 	"time"
@@ -19,8 +21,9 @@ import (
 // The property tests drive pools with long random event sequences: requests,
 // releases by holders that finish, holders that crash (stop heartbeating) or
 // ignore preemption, timer ticks, cancels, quota changes, drains and
-// continue-as-new through JSON. After every event they check the invariants
-// below.
+// continue-as-new through JSON; with hosts, also host agents that register,
+// renew, change their GPUs, fall silent, come back and leave. After every
+// event they check the invariants below.
 
 // holder is the simulated job behind a lease.
 type holder struct {
@@ -43,8 +46,21 @@ type waiter struct {
 }
 
 type driverOpts struct {
-	chaos   bool // drains, quota changes and invalid input too
+	chaos bool // drains, quota changes and invalid input too
+	// hosts: a host TTL, hosts that register through agents (some pools
+	// start with none), and host events.
+	hosts   bool
 	maxHold time.Duration
+}
+
+// agent is the simulated agent of one GPU host.
+type agent struct {
+	gpus       []GPUConfig // what it registers
+	silent     bool        // stopped renewing: crashed, or cut off
+	registered bool
+	renewedAt  time.Time
+	nextGPU    int // index of the next GPU it gains
+	wasLost    bool
 }
 
 type driver struct {
@@ -64,32 +80,49 @@ type driver struct {
 	// ahead of it plus one.
 	maxInQuotaWait time.Duration
 	counts         map[string]int
+
+	agents   map[string]*agent
+	nextHost int
 }
 
-func randomConfig(rng *rand.Rand) Config {
+func randomGPU(rng *rand.Rand, id string) GPUConfig {
+	gc := GPUConfig{ID: id, Model: "a100"}
+	switch rng.IntN(3) {
+	case 0:
+		gc.Profile, gc.Slices = "p4", 4
+	case 1:
+		gc.Profile, gc.Slices = "p2", 2
+	}
+	if rng.IntN(4) == 0 {
+		gc.Model = "l40"
+	}
+	return gc
+}
+
+func randomConfig(rng *rand.Rand, hosts bool) Config {
 	c := Config{LeaseTTL: 2 * time.Minute, PreemptGrace: 5 * time.Minute}
-	for h := range 1 + rng.IntN(3) {
+	n := 1 + rng.IntN(3)
+	if hosts {
+		c.HostTTL, c.UnitsPerGPU, c.Profiles = 5*time.Minute, 4, map[string]int{"p4": 4, "p2": 2}
+		if rng.IntN(4) == 0 {
+			n = 0 // every host registers through its agent
+		}
+	}
+	for h := range n {
 		hc := HostConfig{Name: fmt.Sprintf("h%d", h)}
 		for g := range 1 + rng.IntN(4) {
-			gc := GPUConfig{ID: fmt.Sprintf("h%d/%d", h, g), Model: "a100"}
-			switch rng.IntN(3) {
-			case 0:
-				gc.Profile, gc.Slices = "p4", 4
-			case 1:
-				gc.Profile, gc.Slices = "p2", 2
-			}
-			if rng.IntN(4) == 0 {
-				gc.Model = "l40"
-			}
-			hc.GPUs = append(hc.GPUs, gc)
+			hc.GPUs = append(hc.GPUs, randomGPU(rng, fmt.Sprintf("h%d/%d", h, g)))
 		}
 		c.Hosts = append(c.Hosts, hc)
 	}
-	topo, err := newTopology(c)
+	topo, err := newTopology(c.Hosts, c.UnitsPerGPU, c.Profiles, ErrInvalidConfig)
 	if err != nil {
 		panic(err)
 	}
 	left := topo.capacity()
+	if left == 0 {
+		left = 4 * (1 + rng.IntN(8)) // quotas for the hosts to come
+	}
 	for i := range 2 + rng.IntN(3) {
 		q := rng.IntN(left/2 + 1)
 		if rng.IntN(3) == 0 {
@@ -103,11 +136,25 @@ func randomConfig(rng *rand.Rand) Config {
 
 func newDriver(t testing.TB, seed uint64, opts driverOpts) *driver {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	p, err := New(randomConfig(rng))
+	p, err := New(randomConfig(rng, opts.hosts))
 	require.NoError(t, err)
-	return &driver{t: t, rng: rng, opts: opts, pools: []*Pool{p}, now: t0,
+	d := &driver{t: t, rng: rng, opts: opts, pools: []*Pool{p}, now: t0,
 		holders: map[string]*holder{}, waiters: map[string]waiter{}, deadlines: map[string]time.Time{},
-		drained: map[string]bool{}, counts: map[string]int{}}
+		drained: map[string]bool{}, counts: map[string]int{}, agents: map[string]*agent{}}
+	if opts.hosts {
+		// Most configured hosts get an agent; the others stay static. A
+		// few more hosts exist only through their agents. All register at
+		// the first advance.
+		for _, h := range p.st.Config.Hosts {
+			if rng.IntN(3) != 0 {
+				d.agents[h.Name] = &agent{gpus: slices.Clone(h.GPUs), nextGPU: len(h.GPUs)}
+			}
+		}
+		for range rng.IntN(3) {
+			d.newAgent()
+		}
+	}
+	return d
 }
 
 func (d *driver) p() *Pool { return d.pools[0] }
@@ -135,6 +182,10 @@ func (d *driver) randomRequest() Request {
 		if g.profile != "" && !slices.Contains(profiles, g.profile) {
 			profiles = append(profiles, g.profile)
 		}
+	}
+	if d.opts.hosts {
+		// Declared profiles too: requests may come before their GPUs.
+		profiles = slices.Sorted(maps.Keys(p.topo.profiles))
 	}
 	if len(profiles) > 0 && d.rng.IntN(2) == 0 {
 		r.Kind, r.Profile = KindSlice, profiles[d.rng.IntN(len(profiles))]
@@ -213,6 +264,9 @@ func (d *driver) apply(acts []Action) {
 			delete(d.waiters, a.Lease)
 			for _, pl := range a.Placements {
 				require.False(d.t, d.drained[pl.GPU], "grant of %q on drained GPU %s", a.Lease, pl.GPU)
+				if ag, ok := d.agents[pl.Host]; ok && ag.wasLost {
+					d.counts["grant-on-returned-host"]++
+				}
 			}
 			d.holders[a.Lease] = &holder{
 				endAt: d.now.Add(time.Duration(1+d.rng.Int64N(int64(d.opts.maxHold/time.Second))) * time.Second),
@@ -231,6 +285,16 @@ func (d *driver) apply(acts []Action) {
 		case ActionRevoked, ActionExpired:
 			_, ok := d.holders[a.Lease]
 			require.True(d.t, ok, "%s of unknown lease %q", a.Kind, a.Lease)
+			switch {
+			case strings.HasPrefix(a.Reason, EndHostLost+": "):
+				d.counts["revoked-host-lost"]++
+				require.True(d.t, slices.ContainsFunc(a.Placements, func(pl Placement) bool {
+					ag, ok := d.agents[pl.Host]
+					return ok && ag.silent || ok && !d.now.Before(ag.renewedAt.Add(d.p().st.Config.HostTTL))
+				}), "lease %s revoked for a lost host, but none of its hosts fell silent", a.Lease)
+			case strings.HasPrefix(a.Reason, EndGPURemoved+": "):
+				d.counts["revoked-gpu-removed"]++
+			}
 			delete(d.holders, a.Lease)
 			delete(d.deadlines, a.Lease)
 		}
@@ -261,6 +325,7 @@ func (d *driver) advance() {
 			require.NoError(d.t, err)
 		}
 	}
+	d.renewHosts()
 	acts, _ := d.call("tick", func(p *Pool) ([]Action, error) { return p.Tick(d.now), nil })
 	d.apply(acts)
 	d.afterTick()
@@ -297,8 +362,9 @@ func (d *driver) setQuota() {
 			sum += o.Quota
 		}
 	}
+	raised := sum > quotaSum(p.st.Config.Tenants)
 	acts, err := d.call("set-quota", func(p *Pool) ([]Action, error) { return p.SetQuota(d.now, tc.Name, q) })
-	if q < 0 || sum > p.Capacity() {
+	if q < 0 || len(p.topo.hosts) > 0 && sum > p.Capacity() && raised {
 		require.ErrorIs(d.t, err, ErrInvalidQuota)
 		return
 	}
@@ -313,6 +379,9 @@ func (d *driver) drain() {
 		targets = append(targets, g.id)
 	}
 	targets = append(targets, p.topo.hosts...)
+	if len(targets) == 0 {
+		return
+	}
 	target := targets[d.rng.IntN(len(targets))]
 	gs, _ := p.targetGPUs(target)
 	if d.rng.IntN(2) == 0 {
@@ -348,6 +417,11 @@ func (d *driver) restore() {
 
 func (d *driver) step() {
 	d.t.Helper()
+	if d.opts.hosts && d.rng.IntN(25) == 0 {
+		d.hostEvent()
+		d.check()
+		return
+	}
 	n := d.rng.IntN(100)
 	switch {
 	case n < 38 && len(d.waiters) < 40:
@@ -448,6 +522,11 @@ func (d *driver) check() {
 			d.t.Fatalf("invariant %q broken at %v: %v", inv.name, d.now, err)
 		}
 	}
+	for _, inv := range hostInvariants {
+		if err := inv.check(d); err != nil {
+			d.t.Fatalf("invariant %q broken at %v: %v", inv.name, d.now, err)
+		}
+	}
 }
 
 // afterTick checks what a tick must have done.
@@ -458,6 +537,9 @@ func (d *driver) afterTick() {
 		// preemption deadline survives a tick.
 		require.True(d.t, d.now.Before(l.ExpiresAt), "lease %s outlived its expiry", l.ID)
 		require.True(d.t, l.PreemptDeadline.IsZero() || d.now.Before(l.PreemptDeadline), "lease %s outlived its preemption deadline", l.ID)
+	}
+	if d.opts.hosts {
+		d.afterTickHosts()
 	}
 }
 
@@ -532,41 +614,54 @@ func TestNoStarvation(t *testing.T) {
 
 // TestRestoreDecidesIdentically runs a pool and its JSON round-tripped copy
 // side by side from the middle of a random history: every later decision and
-// answer must match.
+// answer must match. With hosts, the copy carries registered and lost hosts,
+// their renewal times and the profiles seen.
 func TestRestoreDecidesIdentically(t *testing.T) {
-	for seed := range 20 {
-		d := newDriver(t, uint64(2000+seed), driverOpts{chaos: true, maxHold: 30 * time.Minute})
-		for range 800 {
-			d.step()
+	for _, hosts := range []bool{false, true} {
+		seeds := 20
+		if hosts {
+			seeds = 10
 		}
-		raw, err := json.Marshal(d.p().Snapshot())
-		require.NoError(t, err)
-		var st State
-		require.NoError(t, json.Unmarshal(raw, &st))
-		twin, err := Restore(st)
-		require.NoError(t, err)
-		d.pools = append(d.pools, twin)
-		for range 1500 {
-			d.step()
-		}
-		a, _ := json.Marshal(d.pools[0].Snapshot())
-		b, _ := json.Marshal(d.pools[1].Snapshot())
-		require.JSONEq(t, string(a), string(b))
-		require.Equal(t, d.pools[0].Queue(), d.pools[1].Queue())
+		t.Run(fmt.Sprintf("hosts=%v", hosts), func(t *testing.T) {
+			for seed := range seeds {
+				d := newDriver(t, uint64(2000+seed), driverOpts{chaos: true, hosts: hosts, maxHold: 30 * time.Minute})
+				for range 800 {
+					d.step()
+				}
+				raw, err := json.Marshal(d.p().Snapshot())
+				require.NoError(t, err)
+				var st State
+				require.NoError(t, json.Unmarshal(raw, &st))
+				twin, err := Restore(st)
+				require.NoError(t, err)
+				d.pools = append(d.pools, twin)
+				for range 1500 {
+					d.step()
+				}
+				a, _ := json.Marshal(d.pools[0].Snapshot())
+				b, _ := json.Marshal(d.pools[1].Snapshot())
+				require.JSONEq(t, string(a), string(b))
+				require.Equal(t, d.pools[0].Queue(), d.pools[1].Queue())
+				require.Equal(t, d.pools[0].Hosts(), d.pools[1].Hosts())
+				require.Equal(t, d.pools[0].NextDeadline(), d.pools[1].NextDeadline())
+			}
+		})
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	run := func() []byte {
-		d := newDriver(t, 42, driverOpts{chaos: true, maxHold: 30 * time.Minute})
-		for range 2000 {
-			d.step()
+	for _, hosts := range []bool{false, true} {
+		run := func() []byte {
+			d := newDriver(t, 42, driverOpts{chaos: true, hosts: hosts, maxHold: 30 * time.Minute})
+			for range 2000 {
+				d.step()
+			}
+			raw, err := json.Marshal(d.p().Snapshot())
+			require.NoError(t, err)
+			return raw
 		}
-		raw, err := json.Marshal(d.p().Snapshot())
-		require.NoError(t, err)
-		return raw
+		assert.JSONEq(t, string(run()), string(run()), "hosts=%v", hosts)
 	}
-	assert.JSONEq(t, string(run()), string(run()))
 }
 
 // TestArbitraryRequests feeds Submit whatever testing/quick makes up: it
@@ -613,4 +708,242 @@ func TestArbitraryRequests(t *testing.T) {
 		return true
 	}
 	require.NoError(t, quick.Check(f, &quick.Config{MaxCount: 2000, Rand: mrand.New(mrand.NewSource(1))}))
+}
+
+// sortedAgents lists the agents' hosts in name order, so runs are
+// reproducible.
+func (d *driver) sortedAgents() []string { return slices.Sorted(maps.Keys(d.agents)) }
+
+func (d *driver) newAgent() string {
+	name := fmt.Sprintf("a%d", d.nextHost)
+	d.nextHost++
+	a := &agent{}
+	for range 1 + d.rng.IntN(4) {
+		a.gpus = append(a.gpus, randomGPU(d.rng, fmt.Sprintf("%s/%d", name, a.nextGPU)))
+		a.nextGPU++
+	}
+	d.agents[name] = a
+	return name
+}
+
+// register sends an agent's registration and plays the holders' side.
+func (d *driver) register(name string, gpus []GPUConfig) []Action {
+	d.t.Helper()
+	p := d.p()
+	h, known := p.topo.byHost[name]
+	wasLost := known && (p.lost[h] || p.overdue(h, d.now))
+	acts, err := d.call("register", func(p *Pool) ([]Action, error) {
+		return p.RegisterHost(d.now, HostConfig{Name: name, GPUs: gpus})
+	})
+	require.NoError(d.t, err)
+	d.apply(acts)
+	if len(gpus) == 0 {
+		_, still := d.p().Host(name)
+		require.False(d.t, still, "%s registered no GPUs and is still known", name)
+		return acts
+	}
+	a := d.agents[name]
+	a.registered, a.renewedAt = true, d.now
+	v, ok := d.p().Host(name)
+	require.True(d.t, ok)
+	require.Equal(d.t, HostLive, v.State, "%s just registered", name)
+	if wasLost {
+		// Capacity returns: the host's GPUs count and are scheduled again.
+		a.wasLost = true
+		for _, g := range d.p().GPUs() {
+			require.False(d.t, g.Host == name && g.Lost, "GPU %s of returned host %s still lost", g.GPU, name)
+		}
+		d.counts["return"]++
+	}
+	return acts
+}
+
+// renewHosts lets every agent that is not silent register again once a
+// third of the host TTL has passed (or for the first time): the GPUs are
+// the same, so nothing may change but the renewal time.
+func (d *driver) renewHosts() {
+	d.t.Helper()
+	ttl := d.p().st.Config.HostTTL
+	for _, name := range d.sortedAgents() {
+		a := d.agents[name]
+		if a.silent || a.registered && d.now.Sub(a.renewedAt) < ttl/3 {
+			continue
+		}
+		if !a.registered {
+			d.register(name, a.gpus)
+			continue
+		}
+		before := d.p().Snapshot()
+		acts := d.register(name, a.gpus)
+		require.Empty(d.t, acts, "renewal of %s", name)
+		after := d.p().Snapshot()
+		for i := range after.Hosts {
+			if after.Hosts[i].Name == name {
+				after.Hosts[i].RenewedAt = before.Hosts[i].RenewedAt
+			}
+		}
+		require.Equal(d.t, before, after, "renewal of %s changed more than its renewal time", name)
+		d.counts["renew"]++
+	}
+}
+
+// hostEvent changes the inventory: an agent falls silent or comes back,
+// gains, loses or re-profiles a GPU, a host appears or leaves, or an agent
+// sends a registration the pool must refuse.
+func (d *driver) hostEvent() {
+	d.t.Helper()
+	names := d.sortedAgents()
+	var talking, silent []string
+	for _, n := range names {
+		if a := d.agents[n]; a.silent {
+			silent = append(silent, n)
+		} else if a.registered {
+			talking = append(talking, n)
+		}
+	}
+	pick := func(from []string) string { return from[d.rng.IntN(len(from))] }
+	switch k := d.rng.IntN(6); {
+	case k == 0 && len(talking) > 0:
+		d.agents[pick(talking)].silent = true
+		d.counts["silence"]++
+	case k == 1 && len(silent) > 0:
+		name := pick(silent)
+		d.agents[name].silent = false
+		d.register(name, d.agents[name].gpus)
+	case k == 2 && len(talking) > 0:
+		name := pick(talking)
+		a := d.agents[name]
+		gpus := slices.Clone(a.gpus)
+		switch i := d.rng.IntN(len(gpus)); d.rng.IntN(3) {
+		case 0:
+			gpus = append(gpus, randomGPU(d.rng, fmt.Sprintf("%s/%d", name, a.nextGPU)))
+			a.nextGPU++
+		case 1:
+			if len(gpus) > 1 {
+				gpus = slices.Delete(gpus, i, i+1)
+			}
+		default:
+			gpus[i] = randomGPU(d.rng, gpus[i].ID)
+		}
+		a.gpus = gpus
+		d.register(name, gpus)
+		d.counts["change"]++
+	case k == 3 && len(d.p().topo.hosts) < 6:
+		name := d.newAgent()
+		d.register(name, d.agents[name].gpus)
+	case k == 4 && len(d.p().topo.hosts) > 0:
+		// Any host leaves, through its agent or an operator.
+		name := d.p().topo.hosts[d.rng.IntN(len(d.p().topo.hosts))]
+		if _, ok := d.agents[name]; !ok {
+			d.agents[name] = &agent{}
+		}
+		d.register(name, nil)
+		delete(d.agents, name)
+		d.counts["remove"]++
+	case k == 5 && len(d.p().topo.gpus) > 0:
+		p := d.p()
+		other := p.topo.gpus[d.rng.IntN(len(p.topo.gpus))]
+		bad := []GPUConfig{{ID: other.id + "x", Profile: "p4", Slices: 2}} // p4 has 4 slices
+		if d.rng.IntN(2) == 0 {
+			bad = []GPUConfig{{ID: other.id}} // another host's GPU
+		}
+		before := p.Snapshot()
+		_, err := d.call("register", func(p *Pool) ([]Action, error) {
+			return p.RegisterHost(d.now, HostConfig{Name: "intruder", GPUs: bad})
+		})
+		require.ErrorIs(d.t, err, ErrInvalidHost)
+		require.Equal(d.t, before, d.p().Snapshot(), "a refused registration changed the pool")
+		d.counts["refused-registration"]++
+	}
+}
+
+// hostInvariants hold after every event.
+var hostInvariants = []struct {
+	name  string
+	check func(d *driver) error
+}{
+	{"no lease on a lost host or an unregistered GPU", func(d *driver) error {
+		p := d.p()
+		for _, l := range p.Leases() {
+			for _, pl := range l.Placements {
+				g, ok := p.topo.byID[pl.GPU]
+				if !ok || p.topo.gpus[g].host != pl.Host {
+					return fmt.Errorf("lease %s on %s of %s, which the inventory does not have", l.ID, pl.GPU, pl.Host)
+				}
+				if p.lost[p.topo.gpus[g].hostIdx] {
+					return fmt.Errorf("lease %s on lost host %s", l.ID, pl.Host)
+				}
+			}
+		}
+		return nil
+	}},
+	{"a request waits for hosts only when the live hosts could not hold it", func(d *driver) error {
+		p := d.p()
+		for _, q := range p.st.Queue {
+			if q.Reason == ReasonWaitingForHosts && p.topo.couldHold(&q.Request, p.live) {
+				return fmt.Errorf("%s waits for hosts, yet the live hosts could hold it", q.Request.ID)
+			}
+		}
+		return nil
+	}},
+	{"views agree on hosts and capacity", func(d *driver) error {
+		p := d.p()
+		live, all := 0, 0
+		for _, v := range p.Hosts() {
+			all += v.Units
+			if v.State != HostLost {
+				live += v.Units
+			}
+			if a, ok := d.agents[v.Host]; ok && a.registered && v.State == HostStatic {
+				return fmt.Errorf("host %s registered but shows static", v.Host)
+			}
+		}
+		if all != p.Capacity() || live != p.LiveCapacity() {
+			return fmt.Errorf("hosts add up to %d (%d live), capacity says %d (%d live)", all, live, p.Capacity(), p.LiveCapacity())
+		}
+		return nil
+	}},
+}
+
+// afterTickHosts checks what a tick must have done to hosts: every host
+// past its renewal deadline is lost, and only those.
+func (d *driver) afterTickHosts() {
+	d.t.Helper()
+	ttl := d.p().st.Config.HostTTL
+	for _, v := range d.p().Hosts() {
+		a, ok := d.agents[v.Host]
+		if !ok || !a.registered {
+			require.NotEqual(d.t, HostLost, v.State, "host %s never registered, yet is lost", v.Host)
+			continue
+		}
+		overdue := !d.now.Before(a.renewedAt.Add(ttl))
+		require.Equal(d.t, overdue, v.State == HostLost, "host %s renewed at %v, now %v: %s", v.Host, a.renewedAt, d.now, v.State)
+		require.True(d.t, v.ExpiresAt.IsZero() || d.now.Before(v.ExpiresAt), "live host %s outlived its deadline", v.Host)
+	}
+}
+
+func TestPropertiesWithRegisteredHosts(t *testing.T) {
+	seeds, steps := 40, 2500
+	if testing.Short() {
+		seeds = 8
+	}
+	total := map[string]int{}
+	for seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			d := newDriver(t, uint64(3000+seed), driverOpts{chaos: true, hosts: true, maxHold: 30 * time.Minute})
+			for range steps {
+				d.step()
+			}
+			for op, n := range d.counts {
+				total[op] += n
+			}
+		})
+	}
+	// Every kind of event happened somewhere, lost hosts came back and got
+	// work again, and grants happened on hosts that had been lost.
+	for _, op := range []string{"submit", "release", "tick", "register", "renew", "silence", "return",
+		"change", "remove", "refused-registration", "grant-on-returned-host", "revoked-host-lost", "revoked-gpu-removed"} {
+		assert.Positive(t, total[op], op)
+	}
+	t.Logf("events: %v", total)
 }

@@ -261,11 +261,11 @@ func (s *pass) fitFree(r *Request) []Placement {
 	return s.p.topo.fit(r,
 		func(g int) bool {
 			o := &s.occ[g]
-			return !s.p.drained[g] && o.used == 0 && !o.resWhole && o.resSlices == 0
+			return s.p.usable(g) && o.used == 0 && !o.resWhole && o.resSlices == 0
 		},
 		func(g int) int {
 			o := &s.occ[g]
-			if s.p.drained[g] || o.resWhole {
+			if !s.p.usable(g) || o.resWhole {
 				return 0
 			}
 			return s.p.topo.gpus[g].slices - o.used - o.resSlices
@@ -277,11 +277,11 @@ func (s *pass) fitBackfill(r *Request) []Placement {
 	return s.p.topo.fit(r,
 		func(g int) bool {
 			o := &s.occ[g]
-			return !s.p.drained[g] && o.used == 0 && !o.hardWhole && o.hardSlices == 0
+			return s.p.usable(g) && o.used == 0 && !o.hardWhole && o.hardSlices == 0
 		},
 		func(g int) int {
 			o := &s.occ[g]
-			if s.p.drained[g] || o.hardWhole {
+			if !s.p.usable(g) || o.hardWhole {
 				return 0
 			}
 			return s.p.topo.gpus[g].slices - o.used - o.hardSlices
@@ -311,9 +311,13 @@ func (s *pass) reserve(q *Pending, entitled bool) bool {
 	plans := s.plans(&q.Request, entitled)
 	if len(plans) == 0 {
 		q.Target = ""
-		q.Reason = ReasonBehindReservations
-		if s.allDrained(&q.Request) {
+		switch {
+		case !s.p.topo.couldHold(&q.Request, s.p.live):
+			q.Reason = ReasonWaitingForHosts
+		case s.allDrained(&q.Request):
 			q.Reason = ReasonDrained
+		default:
+			q.Reason = ReasonBehindReservations
 		}
 		return false
 	}
@@ -410,13 +414,42 @@ func (b *budget) take(s *pass, ls []int) bool {
 	return true
 }
 
+// allDrained reports whether every GPU of a live host that r could use is
+// drained.
 func (s *pass) allDrained(r *Request) bool {
 	for g, gi := range s.p.topo.gpus {
-		if s.p.topo.matches(r, gi) && !s.p.drained[g] {
+		if s.p.topo.matches(r, gi) && s.p.live(g) && !s.p.drained[g] {
 			return false
 		}
 	}
 	return true
+}
+
+// live reports whether GPU g's host is not lost.
+func (p *Pool) live(g int) bool { return !p.lost[p.topo.gpus[g].hostIdx] }
+
+// couldHold reports whether the GPUs that admit lets in could hold r if they
+// were all free.
+func (t *topology) couldHold(r *Request, admit func(g int) bool) bool {
+	perHost := make([]int, len(t.hosts))
+	total := 0
+	for g, gi := range t.gpus {
+		if !admit(g) || !t.matches(r, gi) {
+			continue
+		}
+		if r.Kind == KindSlice {
+			return true // units() made sure the profile has enough slices
+		}
+		perHost[gi.hostIdx]++
+		total++
+	}
+	if r.Kind == KindSlice {
+		return false
+	}
+	if r.MultiHost {
+		return total >= r.GPUs
+	}
+	return slices.ContainsFunc(perHost, func(n int) bool { return n >= r.GPUs })
 }
 
 // plans lists the candidate targets for r in inventory order: each host (or
@@ -466,7 +499,7 @@ func (s *pass) wholePlan(r *Request, key string, gs []int, entitled bool) (plan,
 	var cs []cand
 	for _, g := range gs {
 		o := &s.occ[g]
-		if !s.p.topo.matches(r, s.p.topo.gpus[g]) || s.p.drained[g] || o.resWhole || o.resSlices > 0 {
+		if !s.p.topo.matches(r, s.p.topo.gpus[g]) || !s.p.usable(g) || o.resWhole || o.resSlices > 0 {
 			continue
 		}
 		c := cand{g: g}
@@ -518,7 +551,7 @@ func (s *pass) wholePlan(r *Request, key string, gs []int, entitled bool) (plan,
 
 func (s *pass) slicePlan(r *Request, g int, entitled bool) (plan, bool) {
 	gi, o := s.p.topo.gpus[g], &s.occ[g]
-	if !s.p.topo.matches(r, gi) || s.p.drained[g] || o.resWhole || gi.slices-o.resSlices < r.Slices {
+	if !s.p.topo.matches(r, gi) || !s.p.usable(g) || o.resWhole || gi.slices-o.resSlices < r.Slices {
 		return plan{}, false
 	}
 	avail := gi.slices - o.used - o.resSlices

@@ -235,7 +235,7 @@ func RunTrace(tc TraceConfig) (TraceReport, error) {
 	if err != nil {
 		return TraceReport{}, err
 	}
-	topo, _ := newTopology(cfg)
+	topo, _ := newTopology(cfg.Hosts, cfg.UnitsPerGPU, cfg.Profiles, ErrInvalidConfig)
 	jobs := genTrace(tc)
 	var rep TraceReport
 	if rep.Policy, err = simulate(tc, topo, jobs, &policySim{p: pool}); err != nil {

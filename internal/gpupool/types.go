@@ -89,8 +89,12 @@ const (
 	// ReasonBehindReservations: every matching GPU is reserved for older
 	// requests.
 	ReasonBehindReservations WaitReason = "behind-reservations"
-	// ReasonDrained: every matching GPU is drained.
+	// ReasonDrained: every matching GPU on a live host is drained.
 	ReasonDrained WaitReason = "drained"
+	// ReasonWaitingForHosts: the live hosts could not hold the request even
+	// if they were idle: the hosts that could are lost, or have not
+	// registered (yet).
+	ReasonWaitingForHosts WaitReason = "waiting-for-hosts"
 )
 
 // Pending is a queued request.
@@ -138,6 +142,40 @@ type Action struct {
 	Reason   string    `json:"reason,omitempty"`
 }
 
+// Reasons that start Action.Reason when a lease is revoked because the
+// inventory changed under it, followed by ": " and the details.
+const (
+	// EndHostLost: a host holding the lease did not renew its registration
+	// within Config.HostTTL.
+	EndHostLost = "host lost"
+	// EndGPURemoved: a GPU holding the lease is no longer in its host's
+	// registration, or was registered again with another model, profile or
+	// slice count, or its host registered no GPUs at all.
+	EndGPURemoved = "gpu removed"
+)
+
+// HostState says whether a host's GPUs are scheduled.
+type HostState string
+
+const (
+	// HostStatic: configured in Config.Hosts and never registered since; it
+	// never expires.
+	HostStatic HostState = "static"
+	// HostLive: registered and renewed within Config.HostTTL (or the pool's
+	// hosts never expire).
+	HostLive HostState = "live"
+	// HostLost: not renewed within Config.HostTTL. Its leases were revoked
+	// and its GPUs get no new ones until it registers again.
+	HostLost HostState = "lost"
+)
+
+// HostLiveness is a registered host's last registration.
+type HostLiveness struct {
+	Name      string    `json:"name"`
+	RenewedAt time.Time `json:"renewed_at"`
+	Lost      bool      `json:"lost,omitempty"`
+}
+
 // DrainMode says what happens to leases on a drained GPU.
 type DrainMode string
 
@@ -156,6 +194,9 @@ type State struct {
 	Config Config `json:"config"`
 	// Drained lists drained GPU IDs in inventory order.
 	Drained []string `json:"drained,omitempty"`
+	// Hosts holds the hosts that have registered, in inventory order; hosts
+	// of Config.Hosts missing here are static.
+	Hosts []HostLiveness `json:"host_liveness,omitempty"`
 	// Leases are live leases in grant order.
 	Leases []Lease `json:"leases"`
 	// Queue holds waiting requests in submit order.

@@ -1,6 +1,9 @@
 package gpupool
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // TenantView is one tenant's allocation, in units.
 type TenantView struct {
@@ -52,14 +55,17 @@ type GPULease struct {
 
 // GPUView is one GPU's allocation.
 type GPUView struct {
-	Host       string     `json:"host"`
-	GPU        string     `json:"gpu"`
-	Model      string     `json:"model,omitempty"`
-	Profile    string     `json:"profile,omitempty"`
-	Slices     int        `json:"slices"`
-	UsedSlices int        `json:"used_slices"`
-	Drained    bool       `json:"drained,omitempty"`
-	Leases     []GPULease `json:"leases,omitempty"`
+	Host       string `json:"host"`
+	GPU        string `json:"gpu"`
+	Model      string `json:"model,omitempty"`
+	Profile    string `json:"profile,omitempty"`
+	Slices     int    `json:"slices"`
+	UsedSlices int    `json:"used_slices"`
+	Drained    bool   `json:"drained,omitempty"`
+	// Lost says the GPU's host is lost: it gets no leases until the host
+	// registers again.
+	Lost   bool       `json:"lost,omitempty"`
+	Leases []GPULease `json:"leases,omitempty"`
 }
 
 // GPUs returns the allocation per GPU, in inventory order. A passthrough-only
@@ -67,7 +73,8 @@ type GPUView struct {
 func (p *Pool) GPUs() []GPUView {
 	out := make([]GPUView, len(p.topo.gpus))
 	for g, gi := range p.topo.gpus {
-		out[g] = GPUView{Host: gi.host, GPU: gi.id, Model: gi.model, Profile: gi.profile, Slices: gi.slices, Drained: p.drained[g]}
+		out[g] = GPUView{Host: gi.host, GPU: gi.id, Model: gi.model, Profile: gi.profile, Slices: gi.slices,
+			Drained: p.drained[g], Lost: p.lost[gi.hostIdx]}
 	}
 	for _, l := range p.st.Leases {
 		for _, pl := range l.Placements {
@@ -78,6 +85,61 @@ func (p *Pool) GPUs() []GPUView {
 		}
 	}
 	return out
+}
+
+// HostView is one host: whether its GPUs are scheduled, and its capacity.
+type HostView struct {
+	Host  string    `json:"host"`
+	State HostState `json:"state"`
+	GPUs  int       `json:"gpus"`
+	// DrainedGPUs counts the host's drained GPUs.
+	DrainedGPUs int `json:"drained_gpus,omitempty"`
+	// Units is the host's capacity and UsedUnits what leases hold of it.
+	Units     int `json:"units"`
+	UsedUnits int `json:"used_units"`
+	// RenewedAt is the host's last registration (zero for a static host);
+	// ExpiresAt is when it is lost unless it registers again (zero when it
+	// never expires, or is lost already).
+	RenewedAt time.Time `json:"renewed_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Hosts returns every host the pool knows, lost ones included, in inventory
+// order.
+func (p *Pool) Hosts() []HostView {
+	out := make([]HostView, len(p.topo.hosts))
+	for h, name := range p.topo.hosts {
+		v := HostView{Host: name, State: HostStatic, GPUs: len(p.topo.hostGPUs[h]),
+			Units: len(p.topo.hostGPUs[h]) * p.topo.unitsPerGPU, RenewedAt: p.renewed[h], ExpiresAt: p.hostDeadline(h)}
+		switch {
+		case p.lost[h]:
+			v.State = HostLost
+		case !p.renewed[h].IsZero():
+			v.State = HostLive
+		}
+		for _, g := range p.topo.hostGPUs[h] {
+			if p.drained[g] {
+				v.DrainedGPUs++
+			}
+		}
+		out[h] = v
+	}
+	for _, l := range p.st.Leases {
+		for _, pl := range l.Placements {
+			g := p.topo.byID[pl.GPU]
+			out[p.topo.gpus[g].hostIdx].UsedUnits += p.slicesOn(pl, g) * p.topo.gpus[g].sliceUnits
+		}
+	}
+	return out
+}
+
+// Host returns one host's view.
+func (p *Pool) Host(name string) (HostView, bool) {
+	h, ok := p.topo.byHost[name]
+	if !ok {
+		return HostView{}, false
+	}
+	return p.Hosts()[h], true
 }
 
 // QueueEntry is a waiting request and its place in line.
