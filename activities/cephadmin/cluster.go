@@ -262,6 +262,9 @@ type PlacementTarget struct {
 }
 
 type zonegroupDoc struct {
+	// APIName is what S3 clients name the zonegroup in a CreateBucket
+	// LocationConstraint.
+	APIName          string `json:"api_name"`
 	PlacementTargets []struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
@@ -338,6 +341,27 @@ func (c *Cluster) PlacementTarget(ctx context.Context, id string) (t PlacementTa
 	data, index, extra, inZone := z.pools(id)
 	t = PlacementTarget{ID: id, DataPool: data, IndexPool: index, DataExtraPool: extra, Tags: tags}
 	return t, inZG && inZone, nil
+}
+
+// LocationConstraint returns what an S3 CreateBucket names as its
+// LocationConstraint to put the bucket on placement target id:
+// "<zonegroup api name>:<placement id>" (RGW splits it at the colon, checks
+// the zonegroup part and takes the rest as the placement rule). It fails with
+// ErrInvalidArgument when the zonegroup has no such target.
+func (c *Cluster) LocationConstraint(ctx context.Context, placementID string) (string, error) {
+	if err := (PlacementTarget{ID: placementID}).validateID(); err != nil {
+		return "", err
+	}
+	zg, err := c.zonegroupDoc(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := zg.target(placementID); !ok {
+		return "", fmt.Errorf("rgw placement %s is not in zonegroup %s: %w", placementID, c.zonegroup, ErrInvalidArgument)
+	}
+	// RGW fills api_name with the zonegroup's name when it is created without
+	// one; the fallback covers documents that leave it out.
+	return cmp.Or(zg.APIName, c.zonegroup) + ":" + placementID, nil
 }
 
 func (t PlacementTarget) validate() error {

@@ -60,10 +60,13 @@ var rgwCodes = map[string]error{
 	"InvalidQuotaParams":        ErrInvalidArgument,
 	"InvalidBucketName":         ErrInvalidArgument,
 	"InvalidLocationConstraint": ErrInvalidArgument,
+	"BucketAlreadyExists":       ErrConflict,
 }
 
-// APIError is an error answer of the RGW Admin Ops API.
+// APIError is an error answer of the RGW Admin Ops API or of RGW's S3 API.
 type APIError struct {
+	// API is "s3" for S3 calls; empty means the Admin Ops API.
+	API        string
 	Op         string // what the client tried, e.g. "create user suwon"
 	StatusCode int    // HTTP status
 	Code       string // RGW error code, e.g. "NoSuchUser"; empty when the body had none
@@ -75,7 +78,11 @@ func (e *APIError) Error() string {
 	if code == "" {
 		code = http.StatusText(e.StatusCode)
 	}
-	msg := fmt.Sprintf("rgw admin: %s: %s (HTTP %d", e.Op, code, e.StatusCode)
+	api := e.API
+	if api == "" {
+		api = "admin"
+	}
+	msg := fmt.Sprintf("rgw %s: %s: %s (HTTP %d", api, e.Op, code, e.StatusCode)
 	if e.RequestID != "" {
 		msg += ", request " + e.RequestID
 	}

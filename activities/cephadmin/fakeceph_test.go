@@ -123,9 +123,10 @@ func (f *fakeCeph) Run(ctx context.Context, stdin []byte, name string, args ...s
 		delete(f.pools, args[3])
 		return nil, nil
 	case strings.HasPrefix(cmd, "radosgw-admin zonegroup get"):
-		var doc struct {
+		doc := struct {
+			APIName string           `json:"api_name"`
 			Targets []map[string]any `json:"placement_targets"`
-		}
+		}{APIName: "default"}
 		for _, id := range slices.Sorted(maps.Keys(f.zgTargets)) {
 			doc.Targets = append(doc.Targets, map[string]any{"name": id, "tags": f.zgTargets[id], "storage_classes": []string{"STANDARD"}})
 		}
