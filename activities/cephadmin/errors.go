@@ -14,6 +14,8 @@ var (
 	ErrNoSuchUser = errors.New("no such rgw user")
 	// ErrNoSuchBucket: the bucket does not exist.
 	ErrNoSuchBucket = errors.New("no such bucket")
+	// ErrNoSuchObject: the object does not exist in its bucket.
+	ErrNoSuchObject = errors.New("no such object")
 	// ErrNoSuchPool: the Ceph pool does not exist.
 	ErrNoSuchPool = errors.New("no such pool")
 	// ErrUserExists: a user with that uid already exists.
