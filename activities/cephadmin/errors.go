@@ -40,6 +40,11 @@ var (
 	// ignores default-placement and placement-tags; Pacific 16.2.15 applies
 	// them). Cluster.SetUserPlacement does it through the metadata API instead.
 	ErrPlacementNotApplied = errors.New("rgw did not apply the user's placement")
+	// ErrBucketMisplaced: a platform bucket exists with another owner or on
+	// another placement than the layout says. RGW has no operation that moves
+	// a bucket to another placement; an operator must copy its data to a
+	// bucket made in the right place.
+	ErrBucketMisplaced = errors.New("platform bucket is not where the layout puts it")
 	// ErrPoolDeleteDisabled: the monitors refuse pool deletion
 	// (mon_allow_pool_delete is false).
 	ErrPoolDeleteDisabled = errors.New("pool deletion is disabled on this cluster")
