@@ -30,8 +30,14 @@ const (
 )
 
 // verifySigV4 checks r's AWS Signature Version 4 the way a server does,
-// independently of the signer under test.
+// independently of the signer under test, for a request with an empty body.
 func verifySigV4(r *http.Request, accessKey, secretKey string) error {
+	return verifySigV4Body(r, nil, accessKey, secretKey)
+}
+
+// verifySigV4Body is verifySigV4 for a request whose body was body: the
+// signed payload hash must be the body's.
+func verifySigV4Body(r *http.Request, body []byte, accessKey, secretKey string) error {
 	auth := r.Header.Get("Authorization")
 	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
 	if !ok {
@@ -51,10 +57,10 @@ func verifySigV4(r *http.Request, accessKey, secretKey string) error {
 	if err != nil || time.Since(t).Abs() > 5*time.Minute || t.Format("20060102") != scope[1] {
 		return fmt.Errorf("x-amz-date %q vs scope day %q", amzDate, scope[1])
 	}
-	empty := sha256.Sum256(nil)
+	bodySum := sha256.Sum256(body)
 	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload != hex.EncodeToString(empty[:]) {
-		return fmt.Errorf("payload hash %q, want the hash of the empty body", payload)
+	if payload != hex.EncodeToString(bodySum[:]) {
+		return fmt.Errorf("payload hash %q, want the hash of the body (%d bytes)", payload, len(body))
 	}
 
 	q := r.URL.Query()

@@ -106,53 +106,100 @@ type poolDetail struct {
 	Applications  map[string]json.RawMessage `json:"application_metadata"`
 }
 
-func (c *Cluster) poolDetail(ctx context.Context, name string) (poolDetail, bool, error) {
+func (c *Cluster) poolDetails(ctx context.Context) (map[string]poolDetail, error) {
 	out, err := c.ceph(ctx, "osd", "pool", "ls", "detail", "--format", "json")
 	if err != nil {
-		return poolDetail{}, false, fmt.Errorf("ceph: list pools: %w", err)
+		return nil, fmt.Errorf("ceph: list pools: %w", err)
 	}
 	var pools []poolDetail
 	if err := json.Unmarshal(out, &pools); err != nil {
-		return poolDetail{}, false, fmt.Errorf("ceph: list pools: decode: %w", err)
+		return nil, fmt.Errorf("ceph: list pools: decode: %w", err)
 	}
+	byName := make(map[string]poolDetail, len(pools))
 	for _, p := range pools {
-		if p.Name == name {
-			return p, true, nil
-		}
+		byName[p.Name] = p
 	}
-	return poolDetail{}, false, nil
+	return byName, nil
+}
+
+func (c *Cluster) poolDetail(ctx context.Context, name string) (poolDetail, bool, error) {
+	pools, err := c.poolDetails(ctx)
+	if err != nil {
+		return poolDetail{}, false, err
+	}
+	p, ok := pools[name]
+	return p, ok, nil
+}
+
+// PoolSpec is a pool as EnsurePools makes it.
+type PoolSpec struct {
+	Name       string
+	PGNum      int
+	QuotaBytes int64 // max_bytes quota; 0: none
+}
+
+func (s PoolSpec) validate() error {
+	if err := validatePoolName(s.Name); err != nil {
+		return err
+	}
+	if s.PGNum <= 0 {
+		return fmt.Errorf("ceph: pool %s: pg num %d: %w", s.Name, s.PGNum, ErrInvalidArgument)
+	}
+	if s.QuotaBytes < 0 {
+		return fmt.Errorf("ceph: pool %s: quota %d: %w", s.Name, s.QuotaBytes, ErrInvalidArgument)
+	}
+	return nil
 }
 
 // EnsurePool makes a replicated pool for RGW with pgNum placement groups and a
 // max_bytes quota (0: none). An existing pool keeps its placement groups but
 // gets the application tag and quota converged. created reports whether this
 // call made the pool.
-//
-// It reads the pool first and changes only what differs: every change is a
-// monitor proposal (about a second each), so an idempotent re-run stays cheap.
 func (c *Cluster) EnsurePool(ctx context.Context, name string, pgNum int, quotaBytes int64) (created bool, err error) {
-	if err := validatePoolName(name); err != nil {
-		return false, err
+	made, err := c.EnsurePools(ctx, []PoolSpec{{Name: name, PGNum: pgNum, QuotaBytes: quotaBytes}})
+	return len(made) > 0, err
+}
+
+// EnsurePools does what EnsurePool does for each spec, in order, and returns
+// the names of the pools it created (also on error).
+//
+// It reads the pool table once and changes only what differs: every change is
+// a monitor proposal (about a second each) and every ceph CLI start costs
+// about half a second, so an idempotent re-run stays cheap.
+func (c *Cluster) EnsurePools(ctx context.Context, specs []PoolSpec) (created []string, err error) {
+	for _, s := range specs {
+		if err := s.validate(); err != nil {
+			return nil, err
+		}
 	}
-	if pgNum <= 0 {
-		return false, fmt.Errorf("ceph: pool %s: pg num %d: %w", name, pgNum, ErrInvalidArgument)
-	}
-	if quotaBytes < 0 {
-		return false, fmt.Errorf("ceph: pool %s: quota %d: %w", name, quotaBytes, ErrInvalidArgument)
-	}
-	p, exists, err := c.poolDetail(ctx, name)
+	pools, err := c.poolDetails(ctx)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	for _, s := range specs {
+		made, err := c.ensurePool(ctx, s, pools)
+		if made {
+			created = append(created, s.Name)
+		}
+		if err != nil {
+			return created, err
+		}
+	}
+	return created, nil
+}
+
+func (c *Cluster) ensurePool(ctx context.Context, s PoolSpec, pools map[string]poolDetail) (created bool, err error) {
+	name := s.Name
+	p, exists := pools[name]
 	if !exists {
-		pg := strconv.Itoa(pgNum)
+		pg := strconv.Itoa(s.PGNum)
 		// "already exists" is a success for ceph, so a concurrent creator is
 		// harmless (both may then report created).
 		if _, err := c.ceph(ctx, "osd", "pool", "create", name, pg, pg, "replicated"); err != nil {
 			return false, fmt.Errorf("ceph: create pool %s: %w", name, err)
 		}
 		created = true
-		c.log.InfoContext(ctx, "ceph pool created", "pool", name, "pg_num", pgNum)
+		c.log.InfoContext(ctx, "ceph pool created", "pool", name, "pg_num", s.PGNum)
 	}
 	// Without the application tag the cluster reports a health warning and
 	// tools do not know who owns the pool.
@@ -161,11 +208,11 @@ func (c *Cluster) EnsurePool(ctx context.Context, name string, pgNum int, quotaB
 			return created, fmt.Errorf("ceph: tag pool %s for rgw: %w", name, err)
 		}
 	}
-	if p.QuotaMaxBytes != quotaBytes {
-		if _, err := c.ceph(ctx, "osd", "pool", "set-quota", name, "max_bytes", strconv.FormatInt(quotaBytes, 10)); err != nil {
+	if p.QuotaMaxBytes != s.QuotaBytes {
+		if _, err := c.ceph(ctx, "osd", "pool", "set-quota", name, "max_bytes", strconv.FormatInt(s.QuotaBytes, 10)); err != nil {
 			return created, fmt.Errorf("ceph: set quota of pool %s: %w", name, err)
 		}
-		c.log.InfoContext(ctx, "ceph pool quota set", "pool", name, "max_bytes", quotaBytes)
+		c.log.InfoContext(ctx, "ceph pool quota set", "pool", name, "max_bytes", s.QuotaBytes)
 	}
 	return created, nil
 }
@@ -215,6 +262,9 @@ type PlacementTarget struct {
 }
 
 type zonegroupDoc struct {
+	// APIName is what S3 clients name the zonegroup in a CreateBucket
+	// LocationConstraint.
+	APIName          string `json:"api_name"`
 	PlacementTargets []struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
@@ -293,6 +343,27 @@ func (c *Cluster) PlacementTarget(ctx context.Context, id string) (t PlacementTa
 	return t, inZG && inZone, nil
 }
 
+// LocationConstraint returns what an S3 CreateBucket names as its
+// LocationConstraint to put the bucket on placement target id:
+// "<zonegroup api name>:<placement id>" (RGW splits it at the colon, checks
+// the zonegroup part and takes the rest as the placement rule). It fails with
+// ErrInvalidArgument when the zonegroup has no such target.
+func (c *Cluster) LocationConstraint(ctx context.Context, placementID string) (string, error) {
+	if err := (PlacementTarget{ID: placementID}).validateID(); err != nil {
+		return "", err
+	}
+	zg, err := c.zonegroupDoc(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := zg.target(placementID); !ok {
+		return "", fmt.Errorf("rgw placement %s is not in zonegroup %s: %w", placementID, c.zonegroup, ErrInvalidArgument)
+	}
+	// RGW fills api_name with the zonegroup's name when it is created without
+	// one; the fallback covers documents that leave it out.
+	return cmp.Or(zg.APIName, c.zonegroup) + ":" + placementID, nil
+}
+
 func (t PlacementTarget) validate() error {
 	if err := t.validateID(); err != nil {
 		return err
@@ -316,8 +387,19 @@ func (t PlacementTarget) validate() error {
 // is what a saga must undo; it stays true when the call then fails, since a
 // failed write may have left part of the target behind.
 func (c *Cluster) EnsurePlacementTarget(ctx context.Context, t PlacementTarget) (created bool, err error) {
-	if err := t.validate(); err != nil {
-		return false, err
+	made, err := c.EnsurePlacementTargets(ctx, []PlacementTarget{t})
+	return len(made) > 0, err
+}
+
+// EnsurePlacementTargets does what EnsurePlacementTarget does for several
+// targets with one read of the configuration per pass and at most one reload
+// of the gateways, and returns the ids of the targets that were missing
+// (wholly or in part) before the call.
+func (c *Cluster) EnsurePlacementTargets(ctx context.Context, targets []PlacementTarget) (created []string, err error) {
+	for _, t := range targets {
+		if err := t.validate(); err != nil {
+			return nil, err
+		}
 	}
 	c.zoneMu.Lock()
 	defer c.zoneMu.Unlock()
@@ -333,55 +415,77 @@ func (c *Cluster) EnsurePlacementTarget(ctx context.Context, t PlacementTarget) 
 		if err != nil {
 			return created, err
 		}
-		tags, inZG := zg.target(t.ID)
-		data, index, extra, inZone := z.pools(t.ID)
-		zgOK := inZG && sameSet(tags, t.Tags)
-		zoneOK := inZone && data == t.DataPool && index == t.IndexPool && extra == t.DataExtraPool
-		if zgOK && zoneOK {
-			if changed {
-				if err := c.ReloadRGW(ctx); err != nil {
-					return created, err
-				}
+		pending := 0
+		for _, t := range targets {
+			tags, inZG := zg.target(t.ID)
+			data, index, extra, inZone := z.pools(t.ID)
+			zgOK := inZG && sameSet(tags, t.Tags)
+			zoneOK := inZone && data == t.DataPool && index == t.IndexPool && extra == t.DataExtraPool
+			if zgOK && zoneOK {
+				continue
+			}
+			pending++
+			changed = true
+			if (!inZG || !inZone) && !slices.Contains(created, t.ID) {
+				created = append(created, t.ID)
+			}
+			if err := c.writePlacementTarget(ctx, t, zgOK, zoneOK); err != nil {
+				return created, err
+			}
+		}
+		if pending == 0 {
+			if !changed {
+				// Already stored; a previous call may have failed before the
+				// gateways picked it up.
+				return created, c.reloadIfNotCommitted(ctx, targets)
+			}
+			if err := c.ReloadRGW(ctx); err != nil {
+				return created, err
+			}
+			for _, t := range targets {
 				c.log.InfoContext(ctx, "rgw placement target ready", "placement", t.ID, "tags", t.Tags, "data_pool", t.DataPool)
-				return created, nil
 			}
-			// Already stored; a previous call may have failed before the
-			// gateways picked it up.
-			return created, c.reloadIfNotCommitted(ctx, t)
-		}
-		changed = true
-		if !inZG || !inZone {
-			created = true
-		}
-		// The zonegroup first: radosgw-admin refuses zone pools for a target
-		// the zonegroup does not have. "add" also updates an existing entry.
-		if !zgOK {
-			args := []string{"zonegroup", "placement", "add", "--rgw-zonegroup", c.zonegroup, "--placement-id", t.ID}
-			if len(t.Tags) > 0 {
-				args = append(args, "--tags", strings.Join(t.Tags, ","))
-			}
-			if _, err := c.radosgwAdmin(ctx, nil, args...); err != nil {
-				return created, fmt.Errorf("radosgw-admin: add placement %s to zonegroup %s: %w", t.ID, c.zonegroup, err)
-			}
-		}
-		if !zoneOK {
-			if _, err := c.radosgwAdmin(ctx, nil, "zone", "placement", "add", "--rgw-zone", c.zone,
-				"--placement-id", t.ID, "--data-pool", t.DataPool, "--index-pool", t.IndexPool,
-				"--data-extra-pool", t.DataExtraPool); err != nil {
-				return created, fmt.Errorf("radosgw-admin: add placement %s to zone %s: %w", t.ID, c.zone, err)
-			}
+			return created, nil
 		}
 		// Loop to read back: another process rewriting the zone at the same
 		// moment can drop our change, which the next read shows.
 	}
-	return created, fmt.Errorf("radosgw-admin: placement %s did not persist after %d attempts (concurrent zone changes?)", t.ID, attempts)
+	ids := make([]string, 0, len(targets))
+	for _, t := range targets {
+		ids = append(ids, t.ID)
+	}
+	return created, fmt.Errorf("radosgw-admin: placement %s did not persist after %d attempts (concurrent zone changes?)", strings.Join(ids, ", "), attempts)
+}
+
+// writePlacementTarget stores the parts of t that differ: the zonegroup entry
+// unless zgOK, the zone's pools unless zoneOK.
+func (c *Cluster) writePlacementTarget(ctx context.Context, t PlacementTarget, zgOK, zoneOK bool) error {
+	// The zonegroup first: radosgw-admin refuses zone pools for a target
+	// the zonegroup does not have. "add" also updates an existing entry.
+	if !zgOK {
+		args := []string{"zonegroup", "placement", "add", "--rgw-zonegroup", c.zonegroup, "--placement-id", t.ID}
+		if len(t.Tags) > 0 {
+			args = append(args, "--tags", strings.Join(t.Tags, ","))
+		}
+		if _, err := c.radosgwAdmin(ctx, nil, args...); err != nil {
+			return fmt.Errorf("radosgw-admin: add placement %s to zonegroup %s: %w", t.ID, c.zonegroup, err)
+		}
+	}
+	if !zoneOK {
+		if _, err := c.radosgwAdmin(ctx, nil, "zone", "placement", "add", "--rgw-zone", c.zone,
+			"--placement-id", t.ID, "--data-pool", t.DataPool, "--index-pool", t.IndexPool,
+			"--data-extra-pool", t.DataExtraPool); err != nil {
+			return fmt.Errorf("radosgw-admin: add placement %s to zone %s: %w", t.ID, c.zone, err)
+		}
+	}
+	return nil
 }
 
 // reloadIfNotCommitted reloads the gateways unless the committed period already
-// has the target with its tags. A cluster without a realm has no period to
+// has every target with its tags. A cluster without a realm has no period to
 // compare with; its gateways are assumed current (restart them with
 // RestartRGW after a failed change).
-func (c *Cluster) reloadIfNotCommitted(ctx context.Context, t PlacementTarget) error {
+func (c *Cluster) reloadIfNotCommitted(ctx context.Context, targets []PlacementTarget) error {
 	committed, err := c.committedZonegroup(ctx)
 	if errors.Is(err, ErrNoRealm) {
 		return nil
@@ -389,10 +493,12 @@ func (c *Cluster) reloadIfNotCommitted(ctx context.Context, t PlacementTarget) e
 	if err != nil {
 		return err
 	}
-	if tags, ok := committed.target(t.ID); ok && sameSet(tags, t.Tags) {
-		return nil
+	for _, t := range targets {
+		if tags, ok := committed.target(t.ID); !ok || !sameSet(tags, t.Tags) {
+			return c.ReloadRGW(ctx)
+		}
 	}
-	return c.ReloadRGW(ctx)
+	return nil
 }
 
 // committedZonegroup returns this zonegroup as the current period has it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -460,5 +461,45 @@ DURE_CEPH_ADMIN_SECRET_KEY=`+testSecretKey+`
 	t.Setenv(EnvFileVar, "")
 	if EnvFilePath() != DefaultEnvFile {
 		t.Errorf("EnvFilePath default = %s", EnvFilePath())
+	}
+}
+
+func TestEnsurePoolsReadsOnce(t *testing.T) {
+	f := newFakeCeph()
+	addPool(f, "b", 0, true)
+	created, err := newTestCluster(t, f, nil).EnsurePools(t.Context(), []PoolSpec{
+		{Name: "a", PGNum: 8, QuotaBytes: 100}, {Name: "b", PGNum: 8}, {Name: "c", PGNum: 8},
+	})
+	if err != nil || !slices.Equal(created, []string{"a", "c"}) {
+		t.Fatalf("created %v err %v", created, err)
+	}
+	if n := strings.Count(strings.Join(f.calls, "\n"), "pool ls detail"); n != 1 {
+		t.Errorf("pool table read %d times, want once", n)
+	}
+	if f.pools["a"].QuotaMaxBytes != 100 || !slices.Equal(slices.Sorted(maps.Keys(f.pools)), []string{"a", "b", "c"}) {
+		t.Errorf("pools = %v", f.pools)
+	}
+	if _, err := newTestCluster(t, f, nil).EnsurePools(t.Context(), []PoolSpec{{Name: "d", PGNum: 0}}); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("pg 0: %v", err)
+	}
+}
+
+func TestEnsurePlacementTargetsCommitsOnce(t *testing.T) {
+	f := newFakeCeph()
+	f.zgTargets["tenant-suwon"] = []string{"tenant-suwon"}
+	f.zonePools["tenant-suwon"] = [3]string{"tenant-suwon-pool", "tenant-suwon.index", "tenant-suwon.non-ec"}
+	f.committed["tenant-suwon"] = []string{"tenant-suwon"}
+	other := PlacementTarget{ID: "platform-staging", DataPool: "staging-pool", IndexPool: "staging.index", DataExtraPool: "staging.non-ec", Tags: []string{"platform-staging"}}
+	third := other
+	third.ID, third.Tags = "platform-x", []string{"platform-x"}
+	created, err := newTestCluster(t, f, nil).EnsurePlacementTargets(t.Context(), []PlacementTarget{suwonTarget, other, third})
+	if err != nil || !slices.Equal(created, []string{"platform-staging", "platform-x"}) {
+		t.Fatalf("created %v err %v", created, err)
+	}
+	if n := strings.Count(strings.Join(f.mutations(), "\n"), "period update --commit"); n != 1 {
+		t.Errorf("%d commits, want 1", n)
+	}
+	if tags := f.committed["platform-x"]; !slices.Equal(tags, []string{"platform-x"}) {
+		t.Errorf("committed platform-x = %v", tags)
 	}
 }

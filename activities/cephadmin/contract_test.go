@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -185,10 +184,9 @@ func TestCephContract(t *testing.T) {
 			if st.Owner != id || st.PlacementRule != "tenant-"+id {
 				t.Errorf("bucket %s: owner %q placement %q", bucket(id), st.Owner, st.PlacementRule)
 			}
-			runner := env.Runner()
-			out, err := runner.Run(ctx, nil, "rados", "-p", cephadmin.NamesFor(id).DataPool, "ls")
-			if err != nil || !strings.Contains(string(out), objectKey) {
-				t.Errorf("object of %s not in pool %s: %q (err %v)", id, cephadmin.NamesFor(id).DataPool, out, err)
+			pools, err := cluster.PoolsHoldingObject(ctx, bucket(id), objectKey)
+			if want := []string{cephadmin.NamesFor(id).DataPool}; err != nil || !slices.Equal(pools, want) {
+				t.Errorf("object of %s is held by pools %v (err %v), want only %v", id, pools, err, want)
 			}
 		}
 	})

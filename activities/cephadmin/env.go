@@ -122,3 +122,8 @@ func (e Env) Open(logger *slog.Logger) (*AdminOps, *Cluster, error) {
 	}
 	return admin, cluster, nil
 }
+
+// Buckets returns an RGWBuckets for the env's gateway.
+func (e Env) Buckets(logger *slog.Logger) (*RGWBuckets, error) {
+	return NewRGWBuckets(e.RGWEndpoint, nil, logger)
+}

@@ -14,6 +14,8 @@ var (
 	ErrNoSuchUser = errors.New("no such rgw user")
 	// ErrNoSuchBucket: the bucket does not exist.
 	ErrNoSuchBucket = errors.New("no such bucket")
+	// ErrNoSuchObject: the object does not exist in its bucket.
+	ErrNoSuchObject = errors.New("no such object")
 	// ErrNoSuchPool: the Ceph pool does not exist.
 	ErrNoSuchPool = errors.New("no such pool")
 	// ErrUserExists: a user with that uid already exists.
@@ -38,6 +40,11 @@ var (
 	// ignores default-placement and placement-tags; Pacific 16.2.15 applies
 	// them). Cluster.SetUserPlacement does it through the metadata API instead.
 	ErrPlacementNotApplied = errors.New("rgw did not apply the user's placement")
+	// ErrBucketMisplaced: a platform bucket exists with another owner or on
+	// another placement than the layout says. RGW has no operation that moves
+	// a bucket to another placement; an operator must copy its data to a
+	// bucket made in the right place.
+	ErrBucketMisplaced = errors.New("platform bucket is not where the layout puts it")
 	// ErrPoolDeleteDisabled: the monitors refuse pool deletion
 	// (mon_allow_pool_delete is false).
 	ErrPoolDeleteDisabled = errors.New("pool deletion is disabled on this cluster")
@@ -60,10 +67,13 @@ var rgwCodes = map[string]error{
 	"InvalidQuotaParams":        ErrInvalidArgument,
 	"InvalidBucketName":         ErrInvalidArgument,
 	"InvalidLocationConstraint": ErrInvalidArgument,
+	"BucketAlreadyExists":       ErrConflict,
 }
 
-// APIError is an error answer of the RGW Admin Ops API.
+// APIError is an error answer of the RGW Admin Ops API or of RGW's S3 API.
 type APIError struct {
+	// API is "s3" for S3 calls; empty means the Admin Ops API.
+	API        string
 	Op         string // what the client tried, e.g. "create user suwon"
 	StatusCode int    // HTTP status
 	Code       string // RGW error code, e.g. "NoSuchUser"; empty when the body had none
@@ -75,7 +85,11 @@ func (e *APIError) Error() string {
 	if code == "" {
 		code = http.StatusText(e.StatusCode)
 	}
-	msg := fmt.Sprintf("rgw admin: %s: %s (HTTP %d", e.Op, code, e.StatusCode)
+	api := e.API
+	if api == "" {
+		api = "admin"
+	}
+	msg := fmt.Sprintf("rgw %s: %s: %s (HTTP %d", api, e.Op, code, e.StatusCode)
 	if e.RequestID != "" {
 		msg += ", request " + e.RequestID
 	}

@@ -26,6 +26,16 @@ type fakeCeph struct {
 	failOn      map[string]error
 	calls       []string
 	stdin       map[string][]byte
+	// rgwObjects answers "radosgw-admin object stat": bucket -> key -> the
+	// manifest's first stripe (marker and key).
+	rgwObjects map[string]map[string]fakeRGWObject
+	// radosObjects answers "rados stat": pool -> "name" or "name@locator".
+	radosObjects map[string]map[string]bool
+}
+
+type fakeRGWObject struct {
+	Marker string
+	First  rgwObjectKey
 }
 
 func newFakeCeph() *fakeCeph {
@@ -37,6 +47,9 @@ func newFakeCeph() *fakeCeph {
 		users:     map[string]map[string]any{},
 		failOn:    map[string]error{},
 		stdin:     map[string][]byte{},
+
+		rgwObjects:   map[string]map[string]fakeRGWObject{},
+		radosObjects: map[string]map[string]bool{},
 	}
 }
 
@@ -123,9 +136,10 @@ func (f *fakeCeph) Run(ctx context.Context, stdin []byte, name string, args ...s
 		delete(f.pools, args[3])
 		return nil, nil
 	case strings.HasPrefix(cmd, "radosgw-admin zonegroup get"):
-		var doc struct {
+		doc := struct {
+			APIName string           `json:"api_name"`
 			Targets []map[string]any `json:"placement_targets"`
-		}
+		}{APIName: "default"}
 		for _, id := range slices.Sorted(maps.Keys(f.zgTargets)) {
 			doc.Targets = append(doc.Targets, map[string]any{"name": id, "tags": f.zgTargets[id], "storage_classes": []string{"STANDARD"}})
 		}
@@ -183,6 +197,38 @@ func (f *fakeCeph) Run(ctx context.Context, stdin []byte, name string, args ...s
 		}
 		f.committed = maps.Clone(f.zgTargets)
 		return nil, nil
+	case strings.HasPrefix(cmd, "radosgw-admin object stat "):
+		objs, ok := f.rgwObjects[flag(args, "--bucket")]
+		if !ok {
+			return nil, cmdErr(cmd, 2, "could not get bucket info for bucket="+flag(args, "--bucket")+"\nERROR: could not init bucket: (2) No such file or directory")
+		}
+		o, ok := objs[flag(args, "--object")]
+		if !ok {
+			return nil, cmdErr(cmd, 1, "ERROR: failed to stat object, returned error: (2) No such file or directory")
+		}
+		loc := map[string]any{"obj": map[string]any{
+			"bucket": map[string]any{"marker": o.Marker},
+			"key":    map[string]any{"name": o.First.Name, "instance": o.First.Instance, "ns": o.First.NS},
+		}}
+		return json.Marshal(map[string]any{"name": flag(args, "--object"), "manifest": map[string]any{"begin_iter": map[string]any{"location": loc}}})
+	case cmd == "rados lspools":
+		var out strings.Builder
+		for _, n := range slices.Sorted(maps.Keys(f.pools)) {
+			out.WriteString(n + "\n")
+		}
+		return []byte(out.String()), nil
+	case name == "rados" && len(args) >= 4 && args[0] == "-p" && args[len(args)-2] == "stat":
+		pool, oid := args[1], args[len(args)-1]
+		if _, ok := f.pools[pool]; !ok {
+			return nil, cmdErr(cmd, 1, "error opening pool "+pool+": (2) No such file or directory")
+		}
+		if loc := flag(args, "--object-locator"); loc != "" {
+			oid += "@" + loc
+		}
+		if !f.radosObjects[pool][oid] {
+			return nil, cmdErr(cmd, 1, " error stat-ing "+pool+"/"+args[len(args)-1]+": (2) No such file or directory")
+		}
+		return []byte(pool + "/" + args[len(args)-1] + " mtime 2026-01-01T00:00:00.000000+0000, size 1\n"), nil
 	case strings.HasPrefix(cmd, "radosgw-admin metadata get user:"):
 		u, ok := f.users[strings.TrimPrefix(args[2], "user:")]
 		if !ok {
