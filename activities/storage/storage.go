@@ -138,6 +138,15 @@ func tenantBucketPolicy(bucket, tenantKey, qualityGateKey string) (string, error
 	if qualityGateKey == "" || tenantKey == "" {
 		return "", errors.New("no quality-gate identity configured")
 	}
+	return ReadGrantPolicy(bucket, tenantKey, qualityGateKey)
+}
+
+// ReadGrantPolicy is a bucket policy that gives owner full use of bucket and
+// reader list and get: how one identity's bucket is opened to another.
+func ReadGrantPolicy(bucket, owner, reader string) (string, error) {
+	if owner == "" || reader == "" {
+		return "", errors.New("bucket policy: owner and reader are required")
+	}
 	type statement struct {
 		Effect    string              `json:"Effect"`
 		Principal map[string][]string `json:"Principal"`
@@ -151,18 +160,8 @@ func tenantBucketPolicy(bucket, tenantKey, qualityGateKey string) (string, error
 	}{
 		Version: "2012-10-17",
 		Statement: []statement{
-			{
-				Effect:    "Allow",
-				Principal: map[string][]string{"AWS": {tenantKey}},
-				Action:    []string{"s3:*"},
-				Resource:  resources,
-			},
-			{
-				Effect:    "Allow",
-				Principal: map[string][]string{"AWS": {qualityGateKey}},
-				Action:    []string{"s3:GetObject", "s3:ListBucket"},
-				Resource:  resources,
-			},
+			{Effect: "Allow", Principal: map[string][]string{"AWS": {owner}}, Action: []string{"s3:*"}, Resource: resources},
+			{Effect: "Allow", Principal: map[string][]string{"AWS": {reader}}, Action: []string{"s3:GetObject", "s3:ListBucket"}, Resource: resources},
 		},
 	}
 	raw, err := json.Marshal(doc)

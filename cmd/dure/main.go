@@ -1,6 +1,12 @@
 // Command dure runs the platform and its operator tools.
 //
 //	dure dev [--demo] [--exit-after-demo]     the whole platform in one process
+//	dure temporal                             a Temporal server (+ UI) on PostgreSQL or SQLite
+//	dure worker --role control-plane|quality-gate|gpu-host
+//	dure gateway | dure inference             the serving layer, one process each
+//	dure config check --role ROLE             validate a service's configuration
+//	dure onboard | ingest | train | promote   start workflows as an operator
+//	dure upload | classify                    a tenant's calls through the gateway
 //	dure train-job --data F.jsonl --out DIR   train the built-in classifier
 //	dure train-job --manifest M.json --checkpoint-dir D --out DIR   the same, resumable
 //	dure eval --model DIR --data F.jsonl      evaluate a model
@@ -34,6 +40,16 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dev", "run the whole platform on its embedded default (Temporal, S3, workers, gateway)", runDev},
+		{"worker", "run a worker role: --role control-plane, quality-gate or gpu-host", runWorker},
+		{"gateway", "run the API gateway", runGateway},
+		{"inference", "run one inference replica", runInference},
+		{"config", "check a service's configuration: config check --role ROLE", runConfig},
+		{"onboard", "onboard a tenant (TenantOnboarding) and print what was created", runOnboard},
+		{"ingest", "ingest an uploaded object (DataIngestion); --wait prints the screened counts", runIngest},
+		{"train", "train the shared classifier on the approved datasets (Training)", runTrain},
+		{"promote", "promote a model version to every replica (ModelPromotion)", runPromote},
+		{"upload", "upload a file of complaints to a tenant's bucket through the gateway", runUpload},
+		{"classify", "classify a complaint through the gateway", runClassify},
 		{"train-job", "train the built-in classifier from JSONL files", runTrainJob},
 		{"eval", "evaluate a model on JSONL files, or cross-validate training options (--splits)", runEval},
 		{"anonymize", "mask personal data in JSON lines {\"text\":...} from stdin", runAnonymize},

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/dure-platform/dure/internal/textclf"
 	"github.com/dure-platform/dure/internal/trainjob"
@@ -74,17 +73,9 @@ type crossValidation struct {
 func crossValidate(ctx context.Context, examples []textclf.Example, splits int, holdout float64, seed int64, optionsFile string, stdout, stderr io.Writer) error {
 	opts := textclf.DefaultOptions()
 	if optionsFile != "" {
-		f, err := os.Open(optionsFile)
-		if err != nil {
+		var err error
+		if opts, err = textclf.LoadOptions(optionsFile); err != nil {
 			return usageError{err}
-		}
-		dec := json.NewDecoder(f)
-		// A misspelt option would otherwise silently validate the defaults.
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&opts)
-		_ = f.Close()
-		if err != nil {
-			return usageError{fmt.Errorf("options %s: %w", optionsFile, err)}
 		}
 	}
 	var out crossValidation

@@ -6,9 +6,11 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dure-platform/dure/internal/metadb"
 	"github.com/dure-platform/dure/internal/secretbox"
+	"github.com/dure-platform/dure/internal/textclf"
 )
 
 // Role is one kind of dure service.
@@ -142,8 +144,19 @@ func (c *Config) Check(role Role) error {
 		need(len(c.Replicas) > 0, "replicas", "promotion loads models on them")
 		need(c.ReplicaAdminTokenFile != "", "replica-admin-token-file", "replicas load models only for its holder")
 		secret(c.ReplicaAdminTokenFile, "replica-admin-token-file")
+		if c.GPUHostTTL < 3*time.Second {
+			errs = append(errs, fmt.Errorf("gpu-host-ttl: %s is too short for hosts to renew in time (at least 3s)", c.GPUHostTTL))
+		}
 	case RoleGPUHost:
 		need(c.GPUHost != "", "gpu-host", "the host's name in the GPU pool and its task queue")
+		if c.TrainerOptionsFile != "" {
+			if _, err := textclf.LoadOptions(c.TrainerOptionsFile); err != nil {
+				errs = append(errs, fmt.Errorf("trainer-options-file: %w", err))
+			}
+		}
+		if c.CheckpointEveryEpochs < 0 {
+			errs = append(errs, fmt.Errorf("checkpoint-every-epochs: %d is negative", c.CheckpointEveryEpochs))
+		}
 		switch c.GPUInventory {
 		case "nvml", "simulated", "auto":
 		default:

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -80,6 +81,13 @@ type Config struct {
 	// dure-gpu-<name>); GPUInventory is nvml, simulated or auto.
 	GPUHost      string
 	GPUInventory string
+	// TrainerOptionsFile holds a GPU host's training hyperparameters (JSON,
+	// over the defaults); CheckpointEveryEpochs its checkpoint cadence.
+	TrainerOptionsFile    string
+	CheckpointEveryEpochs int
+	// GPUHostTTL is how long the GPU pool waits for a host's renewal before
+	// it declares the host lost (its leases end, its GPUs drain).
+	GPUHostTTL time.Duration
 	// LibvirtURI, when set, is the hypervisor tenant networks and data VMs
 	// are created on (qemu:///system on a KVM host); empty runs without one.
 	LibvirtURI string
@@ -129,6 +137,7 @@ func Default() Config {
 		InferencePorts: []int{8091, 8092},
 		OpsPort:        9090,
 		GPUInventory:   "auto",
+		GPUHostTTL:     time.Minute,
 		SampleDataDir:  "data/complaints",
 		RetrainCron:    "0 3 * * 1", // Mondays 03:00
 		LibvirtBridge:  "br-dure",
@@ -189,6 +198,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 	str(&c.GPUHost, "gpu-host", "GPU host agent: this host's name in the GPU pool")
 	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, simulated or auto (NVML when a driver answers)")
+	str(&c.TrainerOptionsFile, "trainer-options-file", "GPU host agent: JSON file of training hyperparameters over the defaults (see dure eval --options)")
+	num(&c.CheckpointEveryEpochs, "checkpoint-every-epochs", "GPU host agent: checkpoint every N epochs (0: the trainer's default)")
+	fs.DurationVar(&c.GPUHostTTL, "gpu-host-ttl", c.GPUHostTTL, "control plane: how long a GPU host may go unrenewed before the pool drains it (set when the pool is first created)")
 	str(&c.LibvirtURI, "libvirt-uri", "libvirt URI for tenant networks and data VMs, e.g. qemu:///system (empty: none)")
 	str(&c.LibvirtBridge, "libvirt-bridge", "Open vSwitch bridge that carries tenant VLANs")
 
@@ -282,7 +294,7 @@ func (c *Config) Resolve() error {
 	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	for _, p := range []*string{&c.CodecKeyFile, &c.StateKeyFile, &c.SampleDataDir, &c.MetadataPasswordFile,
+	for _, p := range []*string{&c.CodecKeyFile, &c.StateKeyFile, &c.SampleDataDir, &c.MetadataPasswordFile, &c.TrainerOptionsFile,
 		&c.TemporalDatabasePasswordFile, &c.ReplicaAdminTokenFile, &c.CephEnvFile,
 		&c.TemporalTLS.CAFile, &c.TemporalTLS.CertFile, &c.TemporalTLS.KeyFile} {
 		if *p == "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/activities/training"
 	"github.com/dure-platform/dure/internal/audit"
+	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/gpupool"
 	"github.com/dure-platform/dure/internal/pii"
 	"github.com/dure-platform/dure/internal/registry"
@@ -169,9 +170,11 @@ func ensureRetrainingSchedule(ctx context.Context, tc client.Client, cron string
 }
 
 // ensureGPUPool starts the GPUPool entity workflow unless it runs already.
-// The inventory is one host ("local", whose task queue runs the trainer) of
-// eight H100s, each split into four vGPU slices; tenant quotas are in slices.
-// The platform's shared training holds no quota: it borrows.
+// It starts with no hosts: each GPU host agent registers its own inventory
+// and renews it, and a host silent for longer than the host TTL is lost (its
+// leases end and its GPUs leave scheduling). GPUs are offered whole or as
+// four H100-20C vGPU slices; tenant quotas are in slices. The platform's
+// shared training holds no quota: it borrows.
 func ensureGPUPool(ctx context.Context, b *Base, tc client.Client) error {
 	quotas, err := b.Store.GPUQuotas(ctx)
 	if err != nil {
@@ -182,15 +185,12 @@ func ensureGPUPool(ctx context.Context, b *Base, tc client.Client) error {
 		tenants = append(tenants, gpupool.TenantConfig{Name: tenant, Quota: q})
 	}
 	slices.SortFunc(tenants, func(a, b gpupool.TenantConfig) int { return strings.Compare(a.Name, b.Name) })
-	host := gpupool.HostConfig{Name: workflows.DefaultGPUHost}
-	for i := range 8 {
-		host.GPUs = append(host.GPUs, gpupool.GPUConfig{ID: fmt.Sprintf("%s/%d", host.Name, i), Model: "H100", Profile: "H100-20C", Slices: 4})
-	}
 	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.GPUPoolWorkflowID, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, "GPUPool", workflows.GPUPoolInput{
-		Hosts: []gpupool.HostConfig{host}, UnitsPerGPU: 4, Tenants: tenants,
+		UnitsPerGPU: gpu.DefaultVGPUSlices, Profile: gpu.DefaultVGPUProfile, SlicesPerGPU: gpu.DefaultVGPUSlices,
+		HostTTLSeconds: int(b.Config.GPUHostTTL.Seconds()), Tenants: tenants,
 	})
 	return err
 }
@@ -240,18 +240,33 @@ type GPUHostDeps struct {
 	TrainerCommand []string
 }
 
+// trainerOptions are the host's hyperparameters: the defaults, or the
+// trainer options file over them.
+func trainerOptions(cfg config.Config) (textclf.Options, error) {
+	if cfg.TrainerOptionsFile == "" {
+		return textclf.DefaultOptions(), nil
+	}
+	return textclf.LoadOptions(cfg.TrainerOptionsFile)
+}
+
 // StartGPUHost runs the activities bound to one GPU host on dure-gpu-<host>:
-// the trainer (as its own process) and the host's inventory, and exports the
-// host's GPUs as metrics, with the tenant of each lease from the GPUPool.
+// the trainer (as its own process) and the host's inventory. It registers
+// the inventory with the GPUPool workflow and keeps renewing it, and exports
+// the host's GPUs as metrics, with the tenant of each lease from the pool.
 func StartGPUHost(ctx context.Context, b *Base, tc client.Client, host string, deps GPUHostDeps) (*Worker, error) {
 	platform, _, err := b.OwnerClient(ctx, OwnerPlatform)
 	if err != nil {
 		return nil, err
 	}
+	opts, err := trainerOptions(b.Config)
+	if err != nil {
+		return nil, err
+	}
 	trainer := &training.Activities{
 		S3: platform, Registry: registry.New(platform, b.DB), WorkDir: filepath.Join(b.Config.DataDir, "work", host),
-		Options: textclf.DefaultOptions(), TrainerCommand: deps.TrainerCommand, CodeVersion: b.Config.CodeVersion,
-		Logger: b.Logger.With("component", "trainer", "gpu_host", host),
+		Options: opts, TrainerCommand: deps.TrainerCommand, CodeVersion: b.Config.CodeVersion,
+		CheckpointEvery: b.Config.CheckpointEveryEpochs,
+		Logger:          b.Logger.With("component", "trainer", "gpu_host", host),
 	}
 	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
 		return nil, err
@@ -262,7 +277,14 @@ func StartGPUHost(ctx context.Context, b *Base, tc client.Client, host string, d
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start gpu-host worker: %w", err)
 	}
-	return &Worker{worker: w}, nil
+	registrar := &gpu.HostRegistrar{Host: host, Source: deps.Inventory, Pool: tc, Logger: b.Logger.With("component", "gpu-registrar")}
+	regCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- registrar.Run(regCtx) }()
+	return &Worker{worker: w, closers: []func() error{func() error {
+		stop()
+		return <-done
+	}}}, nil
 }
 
 // poolLeases says, for the metrics, who holds each GPU of a host, as the

@@ -1,8 +1,10 @@
 package textclf
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 )
 
@@ -171,4 +173,25 @@ func fillFloat(p *float64, def float64) {
 	if *p == 0 {
 		*p = def
 	}
+}
+
+// LoadOptions reads options from a JSON file over DefaultOptions: the file
+// names only what it changes. An unknown field is an error, so a misspelt
+// option never silently leaves the default in place.
+func LoadOptions(path string) (Options, error) {
+	opts := DefaultOptions()
+	f, err := os.Open(path)
+	if err != nil {
+		return opts, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&opts); err != nil {
+		return opts, fmt.Errorf("options %s: %w", path, err)
+	}
+	if _, err := opts.resolve(); err != nil {
+		return opts, fmt.Errorf("options %s: %w", path, err)
+	}
+	return opts, nil
 }
