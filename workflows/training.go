@@ -72,6 +72,8 @@ type TrainingResult struct {
 	// ResumedFromEpoch is set when the trainer resumed from a checkpoint
 	// after a crash, a lost worker or a preemption.
 	ResumedFromEpoch int `json:"resumed_from_epoch,omitempty"`
+	// GPUHost is the host whose trainer finished the model.
+	GPUHost string `json:"gpu_host,omitempty"`
 }
 
 // Training defaults.
@@ -140,5 +142,5 @@ func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 	for i, d := range datasets {
 		ids[i] = d.DatasetID
 	}
-	return TrainingResult{Version: reg.Version, Metrics: trained.Metrics, Datasets: ids, ResumedFromEpoch: trained.ResumedFromEpoch}, nil
+	return TrainingResult{Version: reg.Version, Metrics: trained.Metrics, Datasets: ids, ResumedFromEpoch: trained.ResumedFromEpoch, GPUHost: in.GPUHost}, nil
 }

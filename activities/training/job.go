@@ -137,6 +137,7 @@ func (a *Activities) runProcess(ctx context.Context, job Job, spec trainjob.Spec
 		"--checkpoint-interval", spec.CheckpointInterval.String())
 	cmd := exec.CommandContext(ctx, a.TrainerCommand[0], args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	dieWithParent(cmd)
 	cmd.WaitDelay = a.KillGrace
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = defaultKillGrace

@@ -40,6 +40,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dev", "run the whole platform on its embedded default (Temporal, S3, workers, gateway)", runDev},
+		{"temporal", "run a Temporal server and its Web UI on PostgreSQL (or a SQLite file)", runTemporal},
 		{"worker", "run a worker role: --role control-plane, quality-gate or gpu-host", runWorker},
 		{"gateway", "run the API gateway", runGateway},
 		{"inference", "run one inference replica", runInference},

@@ -39,6 +39,12 @@ type Config struct {
 	// "sqlite:FILE" or a PostgreSQL URL without password.
 	TemporalDatabase             string
 	TemporalDatabasePasswordFile string
+	// TemporalVisibilityDatabase is the PostgreSQL database of the
+	// workflow list, beside TemporalDatabase's.
+	TemporalVisibilityDatabase string
+	// UICodecEndpoint is where the Web UI decodes payloads (the control
+	// plane's /codec).
+	UICodecEndpoint string
 
 	// MetadataURL is the shared metadata database ("sqlite:FILE" or a
 	// PostgreSQL URL without password); MetadataPasswordFile holds the
@@ -135,12 +141,14 @@ func Default() Config {
 		GatewayPort:    8080,
 		InferencePort:  8091,
 		InferencePorts: []int{8091, 8092},
-		OpsPort:        9090,
-		GPUInventory:   "auto",
-		GPUHostTTL:     time.Minute,
-		SampleDataDir:  "data/complaints",
-		RetrainCron:    "0 3 * * 1", // Mondays 03:00
-		LibvirtBridge:  "br-dure",
+
+		TemporalVisibilityDatabase: "temporal_visibility",
+		OpsPort:                    9090,
+		GPUInventory:               "auto",
+		GPUHostTTL:                 time.Minute,
+		SampleDataDir:              "data/complaints",
+		RetrainCron:                "0 3 * * 1", // Mondays 03:00
+		LibvirtBridge:              "br-dure",
 	}
 }
 
@@ -163,6 +171,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	num(&c.UIPort, "ui-port", "Temporal Web UI port (0 disables the UI)")
 	str(&c.TemporalDatabase, "temporal-database", "`dure temporal`'s database: sqlite:FILE or postgres://USER@HOST:PORT/DB?sslmode=...")
 	str(&c.TemporalDatabasePasswordFile, "temporal-database-password-file", "file holding the Temporal database's password")
+	str(&c.TemporalVisibilityDatabase, "temporal-visibility-database", "`dure temporal` on PostgreSQL: the database of the workflow list")
+	str(&c.UICodecEndpoint, "ui-codec-endpoint", "`dure temporal`: the codec endpoint the Web UI decodes payloads with (the control plane's http://HOST:OPS_PORT/codec)")
 
 	str(&c.MetadataURL, "metadata-url", "shared metadata database: sqlite:FILE or postgres://USER@HOST:PORT/DB?sslmode=... (dev: a file in the data dir)")
 	str(&c.MetadataPasswordFile, "metadata-password-file", "file holding the metadata database's password")
