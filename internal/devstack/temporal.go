@@ -1,6 +1,7 @@
 // Package devstack runs the embedded infrastructure behind `dure dev` and the
-// integration tests: a Temporal server on a SQLite file with its Web UI, and an
-// S3 server whose identities come from the platform's tenant records.
+// integration tests: a Temporal server on a SQLite file (or on PostgreSQL, for
+// `dure temporal`) with its Web UI, and an S3 server whose identities come from
+// the platform's tenant records.
 //
 // Only cmd/ and tests/ import this package; it links the Temporal server, which is
 // large and slow to build, so domain packages must stay free of it.
@@ -30,12 +31,16 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // TemporalConfig says where the embedded Temporal server keeps its state and listens.
 type TemporalConfig struct {
-	// DatabaseFile is the SQLite file; empty keeps everything in memory.
+	// DatabaseFile is the SQLite file; empty keeps everything in memory. Unused
+	// when Postgres is set.
 	DatabaseFile string
+	// Postgres, when set, keeps the server's state in PostgreSQL instead of SQLite.
+	Postgres *TemporalPostgres
 	// Host is the IP every service binds to (127.0.0.1 in dev).
 	Host string
 	// FrontendPort is the gRPC port clients and workers dial.
@@ -44,9 +49,12 @@ type TemporalConfig struct {
 	UIPort int
 	// Namespace is created at start when it does not exist yet.
 	Namespace string
+	// NamespaceRetention is how long the namespace keeps closed workflows when
+	// this start creates it (default 24h); an existing namespace is left as it is.
+	NamespaceRetention time.Duration
 	// CodecEndpoint, when set, tells the UI where to decode encrypted payloads.
 	CodecEndpoint string
-	// UICORSOrigins lists origins allowed to call the UI's API besides its own.
+	// Logger receives dure's own lines and the server's warnings and errors.
 	Logger *slog.Logger
 }
 
@@ -57,6 +65,7 @@ type Temporal struct {
 	logLevel *slog.LevelVar
 	address  string
 	uiURL    string
+	schema   []SchemaChange
 }
 
 // FrontendAddress is the host:port that SDK clients dial.
@@ -64,6 +73,10 @@ func (t *Temporal) FrontendAddress() string { return t.address }
 
 // UIURL is the Web UI's base URL, empty when the UI is disabled.
 func (t *Temporal) UIURL() string { return t.uiURL }
+
+// SchemaChanges says what this start did to the PostgreSQL schema (one entry per
+// database); empty on SQLite.
+func (t *Temporal) SchemaChanges() []SchemaChange { return t.schema }
 
 // StartTemporal starts the server and, when configured, the UI, and returns once the
 // frontend accepts connections.
@@ -77,6 +90,7 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	began := time.Now()
 	// The server is chatty at info level; dure's own log says what matters.
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
@@ -90,15 +104,36 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 			return nil, err
 		}
 	}
+	var (
+		persistence config.Persistence
+		schema      []SchemaChange
+	)
+	if cfg.Postgres != nil {
+		pg := cfg.Postgres.withDefaults()
+		if err := pg.validate(); err != nil {
+			return nil, err
+		}
+		changes, err := preparePostgres(ctx, pg, serverLog)
+		if err != nil {
+			return nil, err
+		}
+		schema = changes
+		cfg.Logger.Info("temporal schema ready on postgresql", describeChanges(schema)...)
+		persistence = pg.persistence()
+	} else {
+		sqlCfg, err := prepareSQLite(cfg)
+		if err != nil {
+			return nil, err
+		}
+		persistence = sqlitePersistence(sqlCfg)
+	}
+	// Asked for after the schema work, which can take a second on PostgreSQL, so
+	// that the ports are still free when the services bind them.
 	ports, err := freePorts(cfg.Host, 3) // history, matching, worker
 	if err != nil {
 		return nil, err
 	}
-	sqlCfg, err := prepareSQLite(cfg)
-	if err != nil {
-		return nil, err
-	}
-	serverCfg := serverConfig(cfg, sqlCfg, ports)
+	serverCfg := serverConfig(cfg, persistence, ports)
 
 	dyn := dynamicconfig.StaticClient{
 		// No outbound network here, and none wanted from a dev stack.
@@ -125,10 +160,21 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	t := &Temporal{server: srv, logLevel: level, address: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))}
+	t := &Temporal{server: srv, logLevel: level, address: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort)), schema: schema}
 	if err := waitForTCP(ctx, t.address, 30*time.Second); err != nil {
 		_ = t.Stop()
 		return nil, err
+	}
+	if cfg.Postgres != nil {
+		retention := cfg.NamespaceRetention
+		if retention == 0 {
+			retention = defaultNamespaceRetention
+		}
+		if err := registerNamespace(ctx, t.address, cfg.Namespace, retention, serverLog.logger); err != nil {
+			_ = t.Stop()
+			return nil, err
+		}
+		cfg.Logger.Info("temporal server ready on postgresql", "frontend", t.address, "namespace", cfg.Namespace, "took", time.Since(began).Round(time.Millisecond))
 	}
 	if cfg.UIPort > 0 {
 		if err := t.startUI(ctx, cfg); err != nil {
@@ -201,6 +247,9 @@ func prepareSQLite(cfg TemporalConfig) (*config.SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace config: %w", err)
 	}
+	if cfg.NamespaceRetention > 0 {
+		ns.Detail.Config.Retention = durationpb.New(cfg.NamespaceRetention)
+	}
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
 		return nil, fmt.Errorf("create namespace %q: %w", cfg.Namespace, err)
 	}
@@ -209,22 +258,30 @@ func prepareSQLite(cfg TemporalConfig) (*config.SQL, error) {
 
 const clusterName = "active"
 
-// clusterID is fixed so that a restarted dev stack recognises its own SQLite file.
+// defaultNamespaceRetention matches what sqliteschema.NewNamespaceConfig sets.
+const defaultNamespaceRetention = 24 * time.Hour
+
+func sqlitePersistence(sqlCfg *config.SQL) config.Persistence {
+	return config.Persistence{
+		DefaultStore:     "sqlite",
+		VisibilityStore:  "sqlite",
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
+	}
+}
+
+// clusterID is fixed so that a restarted server recognises its own database. The
+// server stores it on the first start and reads it back on later ones.
 const clusterID = "5d3b8a52-6f1e-4d0c-9a8e-0d0e0a5e7d01"
 
-func serverConfig(cfg TemporalConfig, sqlCfg *config.SQL, ports []int) *config.Config {
+func serverConfig(cfg TemporalConfig, persistence config.Persistence, ports []int) *config.Config {
 	svc := func(grpc, membership int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: cfg.Host}}
 	}
 	frontendAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))
 	return &config.Config{
-		Global: config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second}},
-		Persistence: config.Persistence{
-			DefaultStore:     "sqlite",
-			VisibilityStore:  "sqlite",
-			NumHistoryShards: 1,
-			DataStores:       map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
-		},
+		Global:      config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second}},
+		Persistence: persistence,
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace:    false,
 			FailoverVersionIncrement: 10,
