@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,14 +435,33 @@ func grantLatest(env *testsuite.TestWorkflowEnvironment, requested *[]string, ki
 }
 
 func TestTrainingWaitsForAGPULeaseAndReleasesIt(t *testing.T) {
-	var queue string
+	var (
+		queue      string
+		mu         sync.Mutex
+		signals    []string
+		heartbeat  = make(chan struct{})
+		heartbeats sync.Once
+	)
 	env, requested := leasedTrainingEnv(t, func(ctx context.Context, in TrainModelInput) (TrainModelResult, error) {
 		queue = activity.GetInfo(ctx).TaskQueue
+		// Work until the lease has been heartbeated at least once, as a real
+		// trainer outlives the first heartbeat.
+		select {
+		case <-heartbeat:
+		case <-time.After(10 * time.Second):
+		}
 		return TrainModelResult{CandidateKey: "k"}, nil
 	})
-	var signals []string
 	env.OnSignalExternalWorkflow(mock.Anything, GPUPoolWorkflowID, "", mock.Anything, mock.Anything).Return(
-		func(_, _, _, name string, _ any) error { signals = append(signals, name); return nil })
+		func(_, _, _, name string, _ any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			signals = append(signals, name)
+			if name == SignalGPUHeartbeat {
+				heartbeats.Do(func() { close(heartbeat) })
+			}
+			return nil
+		})
 	env.RegisterDelayedCallback(func() { grantLatest(env, requested, "grant") }, 10*time.Minute)
 	env.ExecuteWorkflow(Training, TrainingInput{})
 	require.NoError(t, env.GetWorkflowError())
