@@ -3,7 +3,6 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,10 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/demo"
@@ -33,6 +30,7 @@ import (
 	"github.com/dure-platform/dure/internal/gpupool"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/tests/testkit"
 	"github.com/dure-platform/dure/workflows"
 )
 
@@ -100,7 +98,7 @@ func TestDemoSummary(t *testing.T) {
 	assert.Equal(t, summary.RecordsRead, summary.RecordsApproved+summary.RecordsRejected, "read = approved + rejected")
 	assert.Equal(t, 1, summary.ModelVersion)
 	assert.Greater(t, summary.HoldoutMacroF1, 0.3)
-	assert.Contains(t, knownDepartments(t), summary.Classified.Department)
+	assert.Contains(t, testkit.KnownDepartments(), summary.Classified.Department)
 }
 
 func TestThreeTenantsExist(t *testing.T) {
@@ -214,7 +212,7 @@ func TestGatewayAuthentication(t *testing.T) {
 					Tenant     string  `json:"tenant"`
 				}
 				require.NoError(t, json.Unmarshal(body, &ans))
-				assert.Contains(t, knownDepartments(t), ans.Department)
+				assert.Contains(t, testkit.KnownDepartments(), ans.Department)
 				assert.Equal(t, "suwon", ans.Tenant)
 			}
 		})
@@ -240,34 +238,14 @@ func classify(t *testing.T, authHeader string) (int, []byte) {
 
 // No complaint text, and no token, may appear in clear in any workflow history.
 func TestWorkflowHistoriesHoldNoComplaintText(t *testing.T) {
-	ctx := context.Background()
-	needles := sampleNeedles(t, 200)
+	needles := testkit.SampleNeedles(t, repo, 200)
 	for _, tenant := range []string{"suwon", "seongnam", "yongin"} {
 		tok, err := demo.ReadToken(stack.TokenDir, tenant)
 		require.NoError(t, err)
 		needles = append(needles, tok[strings.LastIndex(tok, "_")+1:])
 	}
-	resp, err := stack.Client.WorkflowService().ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: stack.Config.Namespace, PageSize: 1000,
-	})
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(resp.Executions), 8, "onboarding x3, ingestion x3, training, promotion")
-
-	encrypted := 0
-	for _, ex := range resp.Executions {
-		iter := stack.Client.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			require.NoError(t, err)
-			raw, err := proto.Marshal(ev)
-			require.NoError(t, err)
-			for _, n := range needles {
-				require.False(t, bytes.Contains(raw, []byte(n)), "workflow %s event %d holds sample text or a token in clear", ex.Execution.WorkflowId, ev.EventId)
-			}
-			encrypted += bytes.Count(raw, []byte("binary/encrypted"))
-		}
-	}
-	assert.Greater(t, encrypted, 0, "payloads must go through the encryption codec")
+	// onboarding x3, ingestion x3, training, promotion
+	testkit.AssertHistoriesClean(context.Background(), t, stack.Client, stack.Config.Namespace, needles, 8)
 }
 
 // The Web UI is served, and the codec endpoint it uses decrypts what history holds.
@@ -303,35 +281,6 @@ func TestUIAndCodecEndpoint(t *testing.T) {
 	require.NoError(t, protojson.Unmarshal(raw, &decoded))
 	require.Len(t, decoded.Payloads, 1)
 	assert.Contains(t, string(decoded.Payloads[0].Data), "수원시")
-}
-
-// sampleNeedles returns distinctive fragments of sample complaints.
-func sampleNeedles(t *testing.T, n int) []string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(repo, "data", "complaints", "suwon.jsonl"))
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
-	var out []string
-	for sc.Scan() && len(out) < n {
-		var rec struct{ Title, Body string }
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
-		if r := []rune(rec.Body); len(r) > 40 {
-			out = append(out, string(r[10:30]))
-		}
-		if r := []rune(rec.Title); len(r) >= 12 {
-			out = append(out, string(r[:12]))
-		}
-	}
-	require.NotEmpty(t, out)
-	return out
-}
-
-func knownDepartments(t *testing.T) []string {
-	t.Helper()
-	return []string{"기타", "육아/교육", "교통/건축/국토", "보건복지", "인권/성평등", "정치개혁", "안전/환경", "행정",
-		"외교/통일/국방", "일자리", "문화/예술/체육/언론", "경제민주화", "반려동물", "미래", "농산어촌", "성장동력", "저출산/고령화대책"}
 }
 
 // The ops endpoint exports the gateway's, the replicas' and the GPUs' metrics;
