@@ -298,7 +298,7 @@ func startControlPlane(ctx context.Context, b *service.Base, tc client.Client, r
 }
 
 func startGPUHost(ctx context.Context, b *service.Base, tc client.Client, r *running) error {
-	inventory, closeInventory, err := service.OpenInventory(b.Config.GPUHost, b.Config.GPUInventory, b.Logger)
+	inventory, closeInventory, err := service.OpenInventory(ctx, b.Config.GPUHost, b.Config.GPUInventory, b.Config.LibvirtURI, b.Logger)
 	if err != nil {
 		return err
 	}

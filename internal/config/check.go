@@ -159,8 +159,10 @@ func (c *Config) Check(role Role) error {
 		}
 		switch c.GPUInventory {
 		case "nvml", "simulated", "auto":
+		case "libvirt":
+			need(c.LibvirtURI != "", "libvirt-uri", "a libvirt inventory reads the hypervisor's node devices")
 		default:
-			errs = append(errs, fmt.Errorf("gpu-inventory: %q is not nvml, simulated or auto", c.GPUInventory))
+			errs = append(errs, fmt.Errorf("gpu-inventory: %q is not nvml, libvirt, simulated or auto", c.GPUInventory))
 		}
 	case RoleGateway:
 		port(c.GatewayPort, "gateway-port")

@@ -84,7 +84,7 @@ type Config struct {
 	OpsPort               int
 
 	// GPUHost names a GPU host agent's host (its task queue is
-	// dure-gpu-<name>); GPUInventory is nvml, simulated or auto.
+	// dure-gpu-<name>); GPUInventory is nvml, libvirt, simulated or auto.
 	GPUHost      string
 	GPUInventory string
 	// TrainerOptionsFile holds a GPU host's training hyperparameters (JSON,
@@ -207,7 +207,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	num(&c.OpsPort, "ops-port", "port for /metrics, /healthz (and, on the control plane, the payload codec endpoint)")
 
 	str(&c.GPUHost, "gpu-host", "GPU host agent: this host's name in the GPU pool")
-	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, simulated or auto (NVML when a driver answers)")
+	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, libvirt (the hypervisor's node devices, passthrough GPUs included), simulated or auto (NVML when a driver answers)")
 	str(&c.TrainerOptionsFile, "trainer-options-file", "GPU host agent: JSON file of training hyperparameters over the defaults (see dure eval --options)")
 	num(&c.CheckpointEveryEpochs, "checkpoint-every-epochs", "GPU host agent: checkpoint every N epochs (0: the trainer's default)")
 	fs.DurationVar(&c.GPUHostTTL, "gpu-host-ttl", c.GPUHostTTL, "control plane: how long a GPU host may go unrenewed before the pool drains it (set when the pool is first created)")

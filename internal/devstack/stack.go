@@ -15,7 +15,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/client"
 
-	"github.com/dure-platform/dure/activities/gpu"
 	"github.com/dure-platform/dure/activities/hypervisor"
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/internal/audit"
@@ -54,7 +53,6 @@ type Stack struct {
 	closers    []func() error
 	adminToken string
 	hypervisor *hypervisor.Conn
-	nvml       *gpu.Session
 	logger     *slog.Logger
 }
 
@@ -120,6 +118,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 func (s *Stack) openState(ctx context.Context) error {
 	if err := os.MkdirAll(s.Config.DataDir, 0o750); err != nil {
 		return err
+	}
+	// Older builds kept the platform's records in JSON files of the data dir;
+	// starting on a fresh database would strand their tenants' buckets.
+	if _, err := os.Stat(filepath.Join(s.Config.DataDir, "platform", "tenants.json")); err == nil {
+		return fmt.Errorf("%s was written by an older dure that kept its records in platform/tenants.json; "+
+			"start with another --data-dir (or remove this one) to begin on the metadata database", s.Config.DataDir)
 	}
 	base, err := service.OpenBase(ctx, s.Config, s.logger, service.CreateKeys)
 	if err != nil {
@@ -276,8 +280,14 @@ func (s *Stack) startWorkers(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, gate.Close)
+	// NVML where a driver answers, else a simulated 8-GPU host: the dev default.
+	inventory, closeInventory, err := service.OpenInventory(ctx, workflows.DefaultGPUHost, service.InventoryAuto, "", s.logger)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, closeInventory)
 	host, err := service.StartGPUHost(ctx, s.Base, s.Client, workflows.DefaultGPUHost, service.GPUHostDeps{
-		Inventory: s.gpuSource(), TrainerCommand: s.Config.TrainerCommand,
+		Inventory: inventory, TrainerCommand: s.Config.TrainerCommand,
 	})
 	if err != nil {
 		return err
@@ -301,19 +311,6 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	}
 	s.GatewayURL = srv.URL()
 	return nil
-}
-
-// gpuSource reads the host's GPUs through NVML, or simulates one 8-GPU host
-// where there is no driver (the dev default).
-func (s *Stack) gpuSource() gpu.Source {
-	session, err := gpu.OpenSystem(s.logger)
-	if err == nil {
-		s.nvml = session
-		s.closers = append(s.closers, session.Close)
-		return session
-	}
-	s.logger.Info("no NVML on this host: using a simulated 8-GPU inventory", "reason", err)
-	return gpu.DefaultSimulated(workflows.DefaultGPUHost)
 }
 
 // listen serves h on the configured host and port, until Close.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 
 	"github.com/dure-platform/dure/activities/cephadmin"
-	"github.com/dure-platform/dure/activities/gpu"
 	"github.com/dure-platform/dure/activities/hypervisor"
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/internal/objstore"
@@ -59,25 +57,6 @@ func ProductionControlPlane(ctx context.Context, b *Base) (ControlPlaneDeps, fun
 		deps.Hypervisor = hypervisor.Tenants{Conn: conn, Bridge: b.Config.LibvirtBridge}
 	}
 	return deps, closeAll, nil
-}
-
-// OpenInventory returns a GPU host's inventory: NVML ("nvml"), a simulated
-// 8-GPU host ("simulated"), or NVML when a driver answers and the simulation
-// otherwise ("auto").
-func OpenInventory(host, mode string, logger *slog.Logger) (gpu.Source, func() error, error) {
-	none := func() error { return nil }
-	if mode == "simulated" {
-		return gpu.DefaultSimulated(host), none, nil
-	}
-	session, err := gpu.OpenSystem(logger)
-	switch {
-	case err == nil:
-		return session, session.Close, nil
-	case mode == "nvml":
-		return nil, nil, fmt.Errorf("gpu inventory: %w", err)
-	}
-	logger.Info("no NVML on this host: using a simulated 8-GPU inventory", "reason", err)
-	return gpu.DefaultSimulated(host), none, nil
 }
 
 // ProvisionCephPlatform puts the platform's buckets on their Ceph pools

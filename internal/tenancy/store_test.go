@@ -21,7 +21,7 @@ import (
 // services of one deployment share one key file.
 type testKey []byte
 
-func newTestKey(t *testing.T) testKey {
+func newTestKey(t testing.TB) testKey {
 	key := make([]byte, secretbox.KeySize)
 	_, err := rand.Read(key)
 	require.NoError(t, err)
@@ -29,7 +29,7 @@ func newTestKey(t *testing.T) testKey {
 }
 
 // open returns a store on the database, as one more service would open it.
-func (k testKey) open(t *testing.T, cfg metadb.Config) *Store {
+func (k testKey) open(t testing.TB, cfg metadb.Config) *Store {
 	box, err := secretbox.New(k)
 	require.NoError(t, err)
 	return NewStore(metadbtest.Open(t, cfg), box)

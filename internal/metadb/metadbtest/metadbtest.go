@@ -39,9 +39,27 @@ func Each(t *testing.T, fn func(t *testing.T, cfg metadb.Config)) {
 	})
 }
 
+// EachBenchmark is Each for benchmarks: one sub-benchmark per engine, so
+// their figures sit side by side in one run.
+func EachBenchmark(b *testing.B, fn func(b *testing.B, cfg metadb.Config)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) {
+		fn(b, metadb.Config{URL: "sqlite:" + filepath.Join(b.TempDir(), "dure.db")})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		cfg, ok := PostgresConfig(b)
+		if !ok {
+			return
+		}
+		cfg.Schema = "bench_" + randomSuffix(b)
+		b.Cleanup(func() { dropSchema(b, cfg) })
+		fn(b, cfg)
+	})
+}
+
 // PostgresConfig returns the test server's configuration, or skips (fails
 // under CI=true) when there is none.
-func PostgresConfig(t *testing.T) (metadb.Config, bool) {
+func PostgresConfig(t testing.TB) (metadb.Config, bool) {
 	t.Helper()
 	url := os.Getenv("DURE_TEST_POSTGRES")
 	if url == "" {
@@ -65,7 +83,7 @@ func PostgresConfig(t *testing.T) (metadb.Config, bool) {
 
 // Open opens the database as one more service would, and closes it when the
 // test ends.
-func Open(t *testing.T, cfg metadb.Config) *metadb.DB {
+func Open(t testing.TB, cfg metadb.Config) *metadb.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -77,7 +95,7 @@ func Open(t *testing.T, cfg metadb.Config) *metadb.DB {
 	return db
 }
 
-func dropSchema(t *testing.T, cfg metadb.Config) {
+func dropSchema(t testing.TB, cfg metadb.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pc, err := pgx.ParseConfig(cfg.URL)
@@ -97,7 +115,7 @@ func dropSchema(t *testing.T, cfg metadb.Config) {
 	}
 }
 
-func randomSuffix(t *testing.T) string {
+func randomSuffix(t testing.TB) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
