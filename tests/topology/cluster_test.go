@@ -206,8 +206,8 @@ func (c *cluster) start(ctx context.Context, name string) {
 	cmd.Env = c.environ(r.env)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a kill takes its trainer children too, as a
-	// host going down would.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// host going down would. And it dies with the test, even a killed one.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(c.t, cmd.Start(), "start %s", name)
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {

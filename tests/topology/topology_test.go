@@ -25,6 +25,7 @@ import (
 
 	"github.com/dure-platform/dure/activities/cephadmin"
 	"github.com/dure-platform/dure/activities/hypervisor"
+	"github.com/dure-platform/dure/activities/quality"
 	"github.com/dure-platform/dure/internal/apiclient"
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
@@ -69,7 +70,8 @@ func TestProductionTopology(t *testing.T) {
 		{"seongnam-" + suffix, "성남시", "seongnam.jsonl"},
 		{"yongin-" + suffix, "용인시", "yongin.jsonl"},
 	}
-	t.Cleanup(func() { removeTenants(t, ceph, pilots) })
+	gate := c.ownerS3(ctx, service.OwnerQualityGate)
+	t.Cleanup(func() { removeTenants(t, ceph, gate, pilots) })
 
 	// Onboarding, through the CLI, as a platform operator starts it.
 	for _, p := range pilots {
@@ -117,8 +119,14 @@ func TestProductionTopology(t *testing.T) {
 	}
 	phases.done("upload, ingest and approve 3 batches")
 
+	// Train on this run's datasets by name: the shared ai-training bucket
+	// may hold other runs' too.
+	train := []string{"train"}
+	for _, p := range pilots {
+		train = append(train, "--dataset", datasets[p.id].DatasetID)
+	}
 	var trained workflows.TrainingResult
-	c.cliJSON(ctx, &trained, "train")
+	c.cliJSON(ctx, &trained, train...)
 	require.Equal(t, 1, trained.Version)
 	assert.Len(t, trained.Datasets, 3)
 	assert.Contains(t, []string{procGPUA, procGPUB}, trained.GPUHost, "trained on a leased GPU of a registered host")
@@ -173,7 +181,7 @@ func TestProductionTopology(t *testing.T) {
 
 	// A GPU host dies mid-training: the pool notices, the training leases a
 	// GPU on the other host and resumes from the checkpoint in S3.
-	c.assertTrainingSurvivesItsHost(ctx, tc)
+	c.assertTrainingSurvivesItsHost(ctx, tc, train)
 	phases.done("lose a GPU host mid-training")
 	t.Logf("topology test wall time: %s", time.Since(began).Round(time.Second))
 }
@@ -273,7 +281,7 @@ func (c *cluster) assertHistoriesClean(ctx context.Context, pilots []pilot) {
 // assertTrainingSurvivesItsHost starts a training, kills the GPU host agent
 // running it once a checkpoint is in S3, and checks that the run finishes on
 // the other host from that checkpoint.
-func (c *cluster) assertTrainingSurvivesItsHost(ctx context.Context, tc client.Client) {
+func (c *cluster) assertTrainingSurvivesItsHost(ctx context.Context, tc client.Client, train []string) {
 	c.t.Helper()
 	type outcome struct {
 		res workflows.TrainingResult
@@ -282,15 +290,14 @@ func (c *cluster) assertTrainingSurvivesItsHost(ctx context.Context, tc client.C
 	done := make(chan outcome, 1)
 	go func() {
 		var o outcome
-		raw, err := c.cliErr(ctx, "train")
+		raw, err := c.cliErr(ctx, train...)
 		if o.err = err; err == nil {
 			o.err = json.Unmarshal(bytes.TrimSpace(raw), &o.res)
 		}
 		done <- o
 	}()
 	host, candidate := c.waitForLeasedTraining(ctx, tc)
-	platform := c.platformS3(ctx)
-	waitForCheckpoint(ctx, c.t, platform, candidate)
+	waitForCheckpoint(ctx, c.t, c.ownerS3(ctx, service.OwnerPlatform), candidate)
 	lost := time.Now()
 	c.kill(host)
 	c.t.Logf("killed GPU host %s mid-training (candidate %s)", host, candidate)
@@ -364,10 +371,11 @@ func waitForCheckpoint(ctx context.Context, t *testing.T, s3 *minio.Client, cand
 	}
 }
 
-func (c *cluster) platformS3(ctx context.Context) *minio.Client {
+// ownerS3 is an S3 client of one of the platform's identities.
+func (c *cluster) ownerS3(ctx context.Context, owner string) *minio.Client {
 	c.t.Helper()
 	store, _ := c.inspect(ctx)
-	cred, err := store.S3CredentialFor(ctx, service.OwnerPlatform)
+	cred, err := store.S3CredentialFor(ctx, owner)
 	require.NoError(c.t, err)
 	s3, err := objstore.Client(objstore.Endpoint{Address: c.common["DURE_S3_ENDPOINT"]}, cred.AccessKey, cred.SecretKey)
 	require.NoError(c.t, err)
@@ -401,10 +409,18 @@ func assertPools(ctx context.Context, t *testing.T, cluster *cephadmin.Cluster, 
 	assert.Equal(t, []string{pool}, pools, "%s/%s is in %s and no other pool", bucket, key, pool)
 }
 
-// removeTenants deletes what the test made on the shared Ceph cluster.
-func removeTenants(t *testing.T, ceph cephadmin.Env, pilots []pilot) {
+// removeTenants deletes what the test made on the shared Ceph cluster: the
+// tenants' users, buckets and pools, and their datasets.
+func removeTenants(t *testing.T, ceph cephadmin.Env, gate *minio.Client, pilots []pilot) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	for _, p := range pilots {
+		for obj := range gate.ListObjects(ctx, objstore.BucketAITraining, minio.ListObjectsOptions{Prefix: quality.DatasetPrefix + p.id + "/", Recursive: true}) {
+			if obj.Err == nil {
+				_ = gate.RemoveObject(ctx, objstore.BucketAITraining, obj.Key, minio.RemoveObjectOptions{})
+			}
+		}
+	}
 	logger := testkit.Logger(t)
 	admin, cluster, err := ceph.Open(logger)
 	if err != nil {
