@@ -406,6 +406,17 @@ func containerPorts(s *composeService) []string {
 	return out
 }
 
+// hostPortFor is the host port that publishes a container port, or "".
+func hostPortFor(s *composeService, containerPort string) string {
+	for _, p := range s.Ports {
+		parts := strings.Split(strings.TrimSuffix(p, "/tcp"), ":")
+		if len(parts) >= 2 && parts[len(parts)-1] == containerPort {
+			return parts[len(parts)-2]
+		}
+	}
+	return ""
+}
+
 // composePortProblems lists every disagreement between the ports and
 // addresses the compose file and the Prometheus configuration name.
 func composePortProblems(c *composeFile, p *promConfig) []string {
@@ -535,17 +546,29 @@ func composePortProblems(c *composeFile, p *promConfig) []string {
 		}
 	}
 
-	// The UI decodes payloads at the control plane's ops port, and is published.
+	// The UI hands its codec endpoint to the operator's browser, which calls
+	// it: it must be the control plane's ops port as published on the host,
+	// and the control plane must let the UI's origin call it.
 	uiName, ui := byImage("temporalio/ui:")
 	if ui == nil {
 		bad("no temporalio/ui service")
 	} else {
 		u, err := url.Parse(ui.Environment["TEMPORAL_CODEC_ENDPOINT"])
-		if err != nil || u.Hostname() != controlPlane || u.Port() != controlPlaneOps || u.Path != "/codec" {
-			bad("service %s: codec endpoint %q is not http://%s:%s/codec", uiName, ui.Environment["TEMPORAL_CODEC_ENDPOINT"], controlPlane, controlPlaneOps)
+		cp := c.Services[controlPlane]
+		if err != nil || cp == nil || hostPortFor(cp, controlPlaneOps) != u.Port() || u.Path != "/codec" {
+			bad("service %s: codec endpoint %q is not the host port that publishes %s's ops port %s, at /codec",
+				uiName, ui.Environment["TEMPORAL_CODEC_ENDPOINT"], controlPlane, controlPlaneOps)
 		}
-		if port := cmpOr(ui.Environment["TEMPORAL_UI_PORT"], "8080"); !slices.Contains(containerPorts(ui), port) {
+		port := cmpOr(ui.Environment["TEMPORAL_UI_PORT"], "8080")
+		if !slices.Contains(containerPorts(ui), port) {
 			bad("service %s: publishes %q, not its port %s", uiName, ui.Ports, port)
+		}
+		if cp != nil {
+			origins := strings.Split(cp.Environment["DURE_CODEC_ORIGINS"], ",")
+			if !slices.Contains(origins, "http://127.0.0.1:"+hostPortFor(ui, port)) {
+				bad("service %s: DURE_CODEC_ORIGINS %q does not let the UI at http://127.0.0.1:%s call the codec",
+					controlPlane, cp.Environment["DURE_CODEC_ORIGINS"], hostPortFor(ui, port))
+			}
 		}
 	}
 
@@ -635,10 +658,13 @@ func TestComposePortProblemsAreFound(t *testing.T) {
 			c.Services["gpu-1"].Environment["DURE_TEMPORAL_ADDRESS"] = "temporal:7234"
 		}},
 		{"UI codec on the wrong port", "codec endpoint", func(c *composeFile, _ *promConfig) {
-			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://control-plane:9091/codec"
+			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://127.0.0.1:9092/codec"
 		}},
-		{"UI codec on another service", "codec endpoint", func(c *composeFile, _ *promConfig) {
-			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://gateway:9090/codec"
+		{"UI codec at another path", "codec endpoint", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://127.0.0.1:9091/decode"
+		}},
+		{"UI not allowed to call the codec", "DURE_CODEC_ORIGINS", func(c *composeFile, _ *promConfig) {
+			c.Services["control-plane"].Environment["DURE_CODEC_ORIGINS"] = "http://127.0.0.1:8080"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

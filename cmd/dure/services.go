@@ -129,7 +129,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			return err
 		}
 		// The Web UI decodes payloads here; the management network reaches it.
-		extra["/codec/"] = http.StripPrefix("/codec", b.Codec.Handler())
+		extra["/codec/"] = http.StripPrefix("/codec", b.Codec.Handler(cfg.CodecOrigins...))
 	case config.RoleQualityGate:
 		w, err := service.StartQualityGate(ctx, b, tc)
 		if err != nil {

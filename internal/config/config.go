@@ -82,6 +82,9 @@ type Config struct {
 	// on replicas with.
 	ReplicaAdminTokenFile string
 	OpsPort               int
+	// CodecOrigins are the Web UI origins whose pages may call the control
+	// plane's /codec/ from an operator's browser.
+	CodecOrigins []string
 
 	// GPUHost names a GPU host agent's host (its task queue is
 	// dure-gpu-<name>); GPUInventory is nvml, libvirt, simulated or auto.
@@ -205,6 +208,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	})
 	str(&c.ReplicaAdminTokenFile, "replica-admin-token-file", "file holding the token that lets the control plane load models on replicas")
 	num(&c.OpsPort, "ops-port", "port for /metrics, /healthz (and, on the control plane, the payload codec endpoint)")
+	fs.Func("codec-origins", "control plane: comma-separated Web UI origins allowed to call /codec/, e.g. https://temporal-ui.mgmt:8233", func(s string) error {
+		c.CodecOrigins = nil
+		for _, o := range strings.Split(s, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CodecOrigins = append(c.CodecOrigins, strings.TrimRight(o, "/"))
+			}
+		}
+		return nil
+	})
 
 	str(&c.GPUHost, "gpu-host", "GPU host agent: this host's name in the GPU pool")
 	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, libvirt (the hypervisor's node devices, passthrough GPUs included), simulated or auto (NVML when a driver answers)")
