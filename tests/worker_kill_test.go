@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -13,8 +12,8 @@ import (
 
 	"github.com/dure-platform/dure/activities/gpu"
 	"github.com/dure-platform/dure/activities/training"
-	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/textclf"
+	"github.com/dure-platform/dure/tests/testkit"
 	"github.com/dure-platform/dure/workers"
 	"github.com/dure-platform/dure/workflows"
 )
@@ -47,7 +46,7 @@ func TestTrainingSurvivesTheLossOfItsWorker(t *testing.T) {
 
 	first := newWorker()
 	run := train("test-training-worker-lost")
-	waitForCheckpoint(ctx, t, platform, run.GetRunID())
+	testkit.WaitForCheckpoint(ctx, t, platform, run.GetRunID())
 	first.Stop() // the worker goes away mid-run
 	second := newWorker()
 	defer second.Stop()
@@ -59,23 +58,4 @@ func TestTrainingSurvivesTheLossOfItsWorker(t *testing.T) {
 	require.NoError(t, train("test-training-uninterrupted").Get(ctx, &clean))
 	assert.Zero(t, clean.ResumedFromEpoch)
 	assert.Equal(t, clean.Metrics, resumed.Metrics, "the same quality as an uninterrupted run")
-}
-
-// waitForCheckpoint waits until a training run has written a checkpoint to S3.
-func waitForCheckpoint(ctx context.Context, t *testing.T, c *minio.Client, candidate string) {
-	t.Helper()
-	ticker := time.NewTicker(20 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		for obj := range c.ListObjects(ctx, objstore.BucketCheckpoints, minio.ListObjectsOptions{Prefix: candidate + "/", Recursive: true}) {
-			if obj.Err == nil {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no checkpoint of %s appeared", candidate)
-		case <-ticker.C:
-		}
-	}
 }

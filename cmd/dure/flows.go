@@ -17,6 +17,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
+	"github.com/dure-platform/dure/internal/demo"
 	"github.com/dure-platform/dure/internal/secretbox"
 	"github.com/dure-platform/dure/internal/service"
 	"github.com/dure-platform/dure/workflows"
@@ -135,39 +136,15 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		State      *workflows.IngestionState `json:"state,omitempty"`
 	}{WorkflowID: id, RunID: run.GetRunID()}
 	if wait {
-		st, err := awaitScreened(ctx, tc, id, run.GetRunID(), stderr)
+		st, err := demo.AwaitScreened(ctx, tc, id, run.GetRunID(), 500*time.Millisecond, func(workflows.IngestionState) {
+			fmt.Fprintf(stderr, "%s: screening\n", id)
+		})
 		if err != nil {
 			return err
 		}
 		out.State = &st
 	}
 	return json.NewEncoder(stdout).Encode(out)
-}
-
-// awaitScreened polls the status query until screening is over, printing
-// the stage as it goes.
-func awaitScreened(ctx context.Context, tc client.Client, id, runID string, stderr io.Writer) (workflows.IngestionState, error) {
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := tc.QueryWorkflow(ctx, id, runID, workflows.QueryIngestionState)
-		if err != nil {
-			return workflows.IngestionState{}, fmt.Errorf("query %s: %w", id, err)
-		}
-		var st workflows.IngestionState
-		if err := resp.Get(&st); err != nil {
-			return st, err
-		}
-		if st.Stage != "screening" {
-			return st, nil
-		}
-		fmt.Fprintf(stderr, "%s: screening\n", id)
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-tick.C:
-		}
-	}
 }
 
 // runTrain trains the shared classifier on the approved datasets and prints

@@ -18,9 +18,8 @@ import (
 	"github.com/dure-platform/dure/internal/service"
 )
 
-// serviceFlags parses a service's settings (flags, DURE_* environment, config
-// file) and checks them for role, so a service that would fail later refuses
-// to start now, with every problem listed.
+// serviceFlags parses a command's settings (flags, DURE_* environment, config
+// file) and makes their paths absolute.
 func serviceFlags(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
 	cfg := config.Default()
 	cfg.CodeVersion = version
@@ -40,6 +39,8 @@ func serviceFlags(name string, args []string, stderr io.Writer, extra func(*flag
 	return cfg, fs, nil
 }
 
+// checkRole validates the settings for role, so a service that would fail
+// later refuses to start now, with every problem listed.
 func checkRole(cfg *config.Config, role config.Role) error {
 	if err := cfg.Check(role); err != nil {
 		return usageError{fmt.Errorf("configuration of %s:\n  %s", role, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
@@ -55,25 +56,54 @@ func serviceLogger(fs *flag.FlagSet, stderr io.Writer, role string) *slog.Logger
 	return newLogger(stderr, level).With("service", role)
 }
 
-// running holds what a service started, to stop it in reverse order.
+// running is one service process while it runs: its settings and shared
+// state, what it started (stopped in reverse order), and what its ops
+// endpoint serves.
 type running struct {
+	cfg     config.Config
+	base    *service.Base
+	logger  *slog.Logger
 	closers []func() error
+	// tc is the Temporal client, for roles that dial it.
+	tc client.Client
+	// ready answers /healthz; extra are more ops routes; info is logged
+	// once the service runs.
+	ready func(context.Context) error
+	extra map[string]http.Handler
+	info  []any
 }
 
 func (r *running) add(c func() error) { r.closers = append(r.closers, c) }
 
-func (r *running) close(logger *slog.Logger) {
+func (r *running) close() {
 	for _, c := range slices.Backward(r.closers) {
 		if err := c(); err != nil {
-			logger.Warn("shutdown", "err", err)
+			r.logger.Warn("shutdown", "err", err)
 		}
 	}
 }
 
-// serveOps starts a service's ops endpoint.
-func serveOps(b *service.Base, r *running, ready func(context.Context) error, extra map[string]http.Handler) (*service.Server, error) {
-	ops := service.Ops{Metrics: b.Metrics, Ready: ready, Extra: extra}
-	srv, err := service.Listen("ops", b.Config.Addr(b.Config.OpsPort), ops.Handler(), b.Logger)
+// dialTemporal connects the service to Temporal; from then on /healthz also
+// reports the frontend's health.
+func (r *running) dialTemporal(ctx context.Context, component string) error {
+	tc, err := r.base.DialTemporal(ctx, component)
+	if err != nil {
+		return err
+	}
+	r.tc = tc
+	r.add(func() error { tc.Close(); return nil })
+	r.ready = func(ctx context.Context) error {
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		return r.base.Ready(ctx)
+	}
+	return nil
+}
+
+// listen serves h on port until the service stops.
+func (r *running) listen(name string, port int, h http.Handler) (*service.Server, error) {
+	srv, err := service.Listen(name, r.cfg.Addr(port), h, r.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -81,163 +111,142 @@ func serveOps(b *service.Base, r *running, ready func(context.Context) error, ex
 	return srv, nil
 }
 
-// temporalReady reports the frontend's health and the metadata database's.
-func temporalReady(b *service.Base, tc client.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			return fmt.Errorf("temporal: %w", err)
-		}
-		return b.Ready(ctx)
+// serviceCommand is what differs between the service commands.
+type serviceCommand struct {
+	name string
+	// flags adds the command's own flags; role then names the role to check
+	// the settings for, once they are parsed.
+	flags func(*flag.FlagSet)
+	role  func(config.Config) (config.Role, error)
+	// start starts the role; the service then runs until its context ends.
+	start func(context.Context, *running) error
+}
+
+// runService is every service's life: parse and check the settings, open
+// the shared state, start the role, serve the ops endpoint, run until
+// SIGTERM or Ctrl-C, stop what was started in reverse order.
+func runService(ctx context.Context, cmd serviceCommand, args []string, stderr io.Writer) error {
+	cfg, fs, err := serviceFlags("dure "+cmd.name, args, stderr, cmd.flags)
+	if err != nil {
+		return err
 	}
+	role, err := cmd.role(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := checkRole(&cfg, role); err != nil {
+		return err
+	}
+	if role == config.RoleInference {
+		cfg.CodecKeyFile = "" // a replica never dials Temporal: it needs no payload key
+	}
+	r := &running{cfg: cfg, logger: serviceLogger(fs, stderr, string(role))}
+	defer r.close()
+	if r.base, err = service.OpenBase(ctx, cfg, r.logger, service.LoadKeys); err != nil {
+		return err
+	}
+	r.add(r.base.Close)
+	r.ready = r.base.Ready
+	if err := cmd.start(ctx, r); err != nil {
+		return err
+	}
+	ops := service.Ops{Metrics: r.base.Metrics, Ready: r.ready, Extra: r.extra}
+	srv, err := r.listen("ops", cfg.OpsPort, ops.Handler())
+	if err != nil {
+		return err
+	}
+	r.logger.Info(string(role)+" running", append(r.info, "ops", srv.URL())...)
+	<-ctx.Done()
+	r.logger.Info("shutting down")
+	return nil
 }
 
 // runWorker runs one worker role: the control plane, the quality gate or a
 // GPU host agent.
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var roleName string
-	cfg, fs, err := serviceFlags("dure worker", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&roleName, "role", "", "control-plane, quality-gate or gpu-host")
-	})
-	if err != nil {
-		return err
-	}
-	role, err := config.ParseRole(roleName)
-	if err != nil || !slices.Contains(config.WorkerRoles(), role) {
-		return usageError{fmt.Errorf("--role must be control-plane, quality-gate or gpu-host, not %q", roleName)}
-	}
-	if err := checkRole(&cfg, role); err != nil {
-		return err
-	}
-	logger := serviceLogger(fs, stderr, string(role))
-	var r running
-	defer r.close(logger)
-	b, err := service.OpenBase(ctx, cfg, logger, service.LoadKeys)
-	if err != nil {
-		return err
-	}
-	r.add(b.Close)
-	tc, err := b.DialTemporal(ctx, string(role))
-	if err != nil {
-		return err
-	}
-	r.add(func() error { tc.Close(); return nil })
-
-	extra := map[string]http.Handler{}
-	switch role {
-	case config.RoleControlPlane:
-		if err := startControlPlane(ctx, b, tc, &r); err != nil {
-			return err
-		}
-		// The Web UI decodes payloads here; the management network reaches it.
-		extra["/codec/"] = http.StripPrefix("/codec", b.Codec.Handler(cfg.CodecOrigins...))
-	case config.RoleQualityGate:
-		w, err := service.StartQualityGate(ctx, b, tc)
-		if err != nil {
-			return err
-		}
-		r.add(w.Close)
-	case config.RoleGPUHost:
-		if err := startGPUHost(ctx, b, tc, &r); err != nil {
-			return err
-		}
-	}
-	ops, err := serveOps(b, &r, temporalReady(b, tc), extra)
-	if err != nil {
-		return err
-	}
-	logger.Info("worker running", "role", role, "temporal", cfg.TemporalAddress, "namespace", cfg.Namespace,
-		"s3", cfg.S3Endpoint, "ops", ops.URL())
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return nil
+	return runService(ctx, serviceCommand{
+		name:  "worker",
+		flags: func(fs *flag.FlagSet) { fs.StringVar(&roleName, "role", "", "control-plane, quality-gate or gpu-host") },
+		role: func(config.Config) (config.Role, error) {
+			role, err := config.ParseRole(roleName)
+			if err != nil || !slices.Contains(config.WorkerRoles(), role) {
+				return "", fmt.Errorf("--role must be control-plane, quality-gate or gpu-host, not %q", roleName)
+			}
+			return role, nil
+		},
+		start: func(ctx context.Context, r *running) error {
+			if err := r.dialTemporal(ctx, roleName); err != nil {
+				return err
+			}
+			r.info = []any{"temporal", r.cfg.TemporalAddress, "namespace", r.cfg.Namespace, "s3", r.cfg.S3Endpoint}
+			switch config.Role(roleName) {
+			case config.RoleControlPlane:
+				return startControlPlane(ctx, r)
+			case config.RoleQualityGate:
+				w, err := service.StartQualityGate(ctx, r.base, r.tc)
+				if err != nil {
+					return err
+				}
+				r.add(w.Close)
+				return nil
+			default:
+				return startGPUHost(ctx, r)
+			}
+		},
+	}, args, stderr)
 }
 
 // runGateway runs the API gateway.
 func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
-	cfg, fs, err := serviceFlags("dure gateway", args, stderr, nil)
-	if err != nil {
-		return err
-	}
-	if err := checkRole(&cfg, config.RoleGateway); err != nil {
-		return err
-	}
-	logger := serviceLogger(fs, stderr, string(config.RoleGateway))
-	var r running
-	defer r.close(logger)
-	b, err := service.OpenBase(ctx, cfg, logger, service.LoadKeys)
-	if err != nil {
-		return err
-	}
-	r.add(b.Close)
-	tc, err := b.DialTemporal(ctx, "gateway")
-	if err != nil {
-		return err
-	}
-	r.add(func() error { tc.Close(); return nil })
-	urls := make([]string, 0, len(cfg.Replicas))
-	for _, rep := range cfg.Replicas {
-		urls = append(urls, rep.URL)
-	}
-	h, err := service.NewGateway(ctx, b, tc, urls)
-	if err != nil {
-		return err
-	}
-	srv, err := service.Listen("gateway", cfg.Addr(cfg.GatewayPort), h, logger)
-	if err != nil {
-		return err
-	}
-	r.add(srv.Close)
-	ops, err := serveOps(b, &r, temporalReady(b, tc), nil)
-	if err != nil {
-		return err
-	}
-	logger.Info("gateway running", "url", srv.URL(), "replicas", urls, "ops", ops.URL())
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return nil
+	return runService(ctx, serviceCommand{
+		name: "gateway",
+		role: func(config.Config) (config.Role, error) { return config.RoleGateway, nil },
+		start: func(ctx context.Context, r *running) error {
+			if err := r.dialTemporal(ctx, "gateway"); err != nil {
+				return err
+			}
+			urls := make([]string, 0, len(r.cfg.Replicas))
+			for _, rep := range r.cfg.Replicas {
+				urls = append(urls, rep.URL)
+			}
+			h, err := service.NewGateway(ctx, r.base, r.tc, urls)
+			if err != nil {
+				return err
+			}
+			srv, err := r.listen("gateway", r.cfg.GatewayPort, h)
+			if err != nil {
+				return err
+			}
+			r.info = []any{"url", srv.URL(), "replicas", urls}
+			return nil
+		},
+	}, args, stderr)
 }
 
 // runInference runs one inference replica.
 func runInference(ctx context.Context, args []string, _, stderr io.Writer) error {
-	cfg, fs, err := serviceFlags("dure inference", args, stderr, nil)
-	if err != nil {
-		return err
-	}
-	if err := checkRole(&cfg, config.RoleInference); err != nil {
-		return err
-	}
-	logger := serviceLogger(fs, stderr, cfg.ReplicaName)
-	var r running
-	defer r.close(logger)
-	adminToken, err := config.ReadSecretFile(cfg.ReplicaAdminTokenFile)
-	if err != nil {
-		return err
-	}
-	// A replica never dials Temporal: it needs no payload key.
-	cfg.CodecKeyFile = ""
-	b, err := service.OpenBase(ctx, cfg, logger, service.LoadKeys)
-	if err != nil {
-		return err
-	}
-	r.add(b.Close)
-	inf, err := service.StartInference(ctx, b, cfg.ReplicaName, adminToken, 0)
-	if err != nil {
-		return err
-	}
-	r.add(inf.Close)
-	srv, err := service.Listen(cfg.ReplicaName, cfg.Addr(cfg.InferencePort), inf.Replica.Handler(), logger)
-	if err != nil {
-		return err
-	}
-	r.add(srv.Close)
-	ops, err := serveOps(b, &r, b.Ready, nil)
-	if err != nil {
-		return err
-	}
-	logger.Info("inference replica running", "url", srv.URL(), "model_version", inf.Replica.Version(), "ops", ops.URL())
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return nil
+	return runService(ctx, serviceCommand{
+		name: "inference",
+		role: func(config.Config) (config.Role, error) { return config.RoleInference, nil },
+		start: func(ctx context.Context, r *running) error {
+			adminToken, err := config.ReadSecretFile(r.cfg.ReplicaAdminTokenFile)
+			if err != nil {
+				return err
+			}
+			inf, err := service.StartInference(ctx, r.base, r.cfg.ReplicaName, adminToken, 0)
+			if err != nil {
+				return err
+			}
+			r.add(inf.Close)
+			srv, err := r.listen(r.cfg.ReplicaName, r.cfg.InferencePort, inf.Replica.Handler())
+			if err != nil {
+				return err
+			}
+			r.info = []any{"replica", r.cfg.ReplicaName, "url", srv.URL(), "model_version", inf.Replica.Version()}
+			return nil
+		},
+	}, args, stderr)
 }
 
 // runConfig validates configuration: `dure config check --role R`.
@@ -275,30 +284,33 @@ func roleList() string {
 // provision on.
 var errNoCeph = errors.New("the control plane provisions storage on Ceph: set ceph-env-file")
 
-func startControlPlane(ctx context.Context, b *service.Base, tc client.Client, r *running) error {
-	if b.Config.CephEnvFile == "" {
+func startControlPlane(ctx context.Context, r *running) error {
+	if r.cfg.CephEnvFile == "" {
 		return errNoCeph
 	}
-	adminToken, err := config.ReadSecretFile(b.Config.ReplicaAdminTokenFile)
+	adminToken, err := config.ReadSecretFile(r.cfg.ReplicaAdminTokenFile)
 	if err != nil {
 		return err
 	}
-	deps, closeDeps, err := service.ProductionControlPlane(ctx, b)
+	deps, closeDeps, err := service.ProductionControlPlane(ctx, r.base)
 	if err != nil {
 		return err
 	}
 	r.add(closeDeps)
 	deps.ReplicaAdminToken = adminToken
-	w, err := service.StartControlPlane(ctx, b, tc, deps)
+	w, err := service.StartControlPlane(ctx, r.base, r.tc, deps)
 	if err != nil {
 		return err
 	}
 	r.add(w.Close)
+	// The Web UI decodes payloads here; the management network reaches it.
+	r.extra = map[string]http.Handler{"/codec/": http.StripPrefix("/codec", r.base.Codec.Handler(r.cfg.CodecOrigins...))}
 	return nil
 }
 
-func startGPUHost(ctx context.Context, b *service.Base, tc client.Client, r *running) error {
-	inventory, closeInventory, err := service.OpenInventory(ctx, b.Config.GPUHost, b.Config.GPUInventory, b.Config.LibvirtURI, b.Logger)
+func startGPUHost(ctx context.Context, r *running) error {
+	cfg := r.cfg
+	inventory, closeInventory, err := service.OpenInventory(ctx, cfg.GPUHost, cfg.GPUInventory, cfg.LibvirtURI, r.logger)
 	if err != nil {
 		return err
 	}
@@ -307,12 +319,13 @@ func startGPUHost(ctx context.Context, b *service.Base, tc client.Client, r *run
 	if err != nil {
 		return err
 	}
-	w, err := service.StartGPUHost(ctx, b, tc, b.Config.GPUHost, service.GPUHostDeps{
+	w, err := service.StartGPUHost(ctx, r.base, r.tc, cfg.GPUHost, service.GPUHostDeps{
 		Inventory: inventory, TrainerCommand: []string{exe, "train-job"},
 	})
 	if err != nil {
 		return err
 	}
 	r.add(w.Close)
+	r.info = append(r.info, "gpu_host", cfg.GPUHost, "inventory", cfg.GPUInventory)
 	return nil
 }

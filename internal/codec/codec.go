@@ -4,11 +4,8 @@
 package codec
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,7 +24,6 @@ const (
 	metadataKeyID    = "encryption-key-id"
 	// encodingEncrypted marks payloads this codec produced.
 	encodingEncrypted = "binary/encrypted"
-	keySize           = 32
 )
 
 // AESGCM is a converter.PayloadCodec. The key id (a hash prefix of the key, never
@@ -41,19 +37,11 @@ var _ converter.PayloadCodec = (*AESGCM)(nil)
 
 // New returns a codec for a 32-byte key.
 func New(key []byte) (*AESGCM, error) {
-	if len(key) != keySize {
-		return nil, fmt.Errorf("codec key must be %d bytes, got %d", keySize, len(key))
-	}
-	block, err := aes.NewCipher(key)
+	aead, id, err := secretbox.NewAEAD(key)
 	if err != nil {
-		return nil, fmt.Errorf("aes: %w", err)
+		return nil, fmt.Errorf("codec: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("gcm: %w", err)
-	}
-	sum := sha256.Sum256(key)
-	return &AESGCM{aead: aead, keyID: hex.EncodeToString(sum[:4])}, nil
+	return &AESGCM{aead: aead, keyID: id}, nil
 }
 
 // KeyID names the key without revealing it.

@@ -12,11 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/dure-platform/dure/internal/secretbox"
 )
 
 func testCodec(t *testing.T, fill byte) *AESGCM {
 	t.Helper()
-	c, err := New(bytes.Repeat([]byte{fill}, keySize))
+	c, err := New(bytes.Repeat([]byte{fill}, secretbox.KeySize))
 	require.NoError(t, err)
 	return c
 }
@@ -61,7 +63,7 @@ func TestLoadOrCreateKeyIsStable(t *testing.T) {
 	k2, err := LoadOrCreateKey(path)
 	require.NoError(t, err)
 	assert.Equal(t, k1, k2)
-	assert.Len(t, k1, keySize)
+	assert.Len(t, k1, secretbox.KeySize)
 }
 
 func TestHandlerCORS(t *testing.T) {

@@ -185,10 +185,17 @@ func (r *Runner) awaitApprovalStage(ctx context.Context, id, runID string) (work
 	if interval == 0 {
 		interval = 200 * time.Millisecond
 	}
+	return AwaitScreened(ctx, r.Temporal, id, runID, interval, nil)
+}
+
+// AwaitScreened polls a DataIngestion run's status query every interval
+// until screening is over (the batch awaits a decision, or is done), and
+// calls progress (when set) with each state seen before that.
+func AwaitScreened(ctx context.Context, tc client.Client, id, runID string, interval time.Duration, progress func(workflows.IngestionState)) (workflows.IngestionState, error) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		resp, err := r.Temporal.QueryWorkflow(ctx, id, runID, workflows.QueryIngestionState)
+		resp, err := tc.QueryWorkflow(ctx, id, runID, workflows.QueryIngestionState)
 		if err != nil {
 			return workflows.IngestionState{}, fmt.Errorf("query %s: %w", id, err)
 		}
@@ -198,6 +205,9 @@ func (r *Runner) awaitApprovalStage(ctx context.Context, id, runID string) (work
 		}
 		if st.Stage != "screening" {
 			return st, nil
+		}
+		if progress != nil {
+			progress(st)
 		}
 		select {
 		case <-ctx.Done():

@@ -36,19 +36,29 @@ type Box struct {
 
 // New returns a box for a 32-byte key.
 func New(key []byte) (*Box, error) {
+	aead, id, err := NewAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead, keyID: id}, nil
+}
+
+// NewAEAD returns AES-256-GCM for a 32-byte key, and the key's id: a hash
+// prefix that names the key without revealing it.
+func NewAEAD(key []byte) (cipher.AEAD, string, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("secret key must be %d bytes, got %d", KeySize, len(key))
+		return nil, "", fmt.Errorf("key must be %d bytes, got %d", KeySize, len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("aes: %w", err)
+		return nil, "", fmt.Errorf("aes: %w", err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("gcm: %w", err)
+		return nil, "", fmt.Errorf("gcm: %w", err)
 	}
 	sum := sha256.Sum256(key)
-	return &Box{aead: aead, keyID: hex.EncodeToString(sum[:4])}, nil
+	return aead, hex.EncodeToString(sum[:4]), nil
 }
 
 // KeyID names the key without revealing it (a hash prefix).

@@ -13,13 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/dure-platform/dure/internal/objstore"
 )
 
 // KnownDepartments are the 17 departments of the sample complaints.
@@ -91,4 +95,24 @@ type logWriter struct{ t *testing.T }
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// WaitForCheckpoint waits until a training run (its candidate id) has a
+// checkpoint in S3.
+func WaitForCheckpoint(ctx context.Context, t *testing.T, s3 *minio.Client, candidate string) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for obj := range s3.ListObjects(ctx, objstore.BucketCheckpoints, minio.ListObjectsOptions{Prefix: candidate + "/", Recursive: true}) {
+			if obj.Err == nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no checkpoint of %s appeared", candidate)
+		case <-tick.C:
+		}
+	}
 }

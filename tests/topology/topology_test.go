@@ -297,7 +297,7 @@ func (c *cluster) assertTrainingSurvivesItsHost(ctx context.Context, tc client.C
 		done <- o
 	}()
 	host, candidate := c.waitForLeasedTraining(ctx, tc)
-	waitForCheckpoint(ctx, c.t, c.ownerS3(ctx, service.OwnerPlatform), candidate)
+	testkit.WaitForCheckpoint(ctx, c.t, c.ownerS3(ctx, service.OwnerPlatform), candidate)
 	lost := time.Now()
 	c.kill(host)
 	c.t.Logf("killed GPU host %s mid-training (candidate %s)", host, candidate)
@@ -351,24 +351,6 @@ func (c *cluster) waitForLeasedTraining(ctx context.Context, tc client.Client) (
 // which is "<workflow id>-<unix nanos>".
 func holderOf(lease string) string {
 	return lease[:max(0, strings.LastIndex(lease, "-"))]
-}
-
-func waitForCheckpoint(ctx context.Context, t *testing.T, s3 *minio.Client, candidate string) {
-	t.Helper()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		for obj := range s3.ListObjects(ctx, objstore.BucketCheckpoints, minio.ListObjectsOptions{Prefix: candidate + "/", Recursive: true}) {
-			if obj.Err == nil {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no checkpoint of %s appeared", candidate)
-		case <-tick.C:
-		}
-	}
 }
 
 // ownerS3 is an S3 client of one of the platform's identities.
