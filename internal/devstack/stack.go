@@ -15,7 +15,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/client"
 
-	"github.com/dure-platform/dure/activities/hypervisor"
 	"github.com/dure-platform/dure/activities/storage"
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/codec"
@@ -52,7 +51,6 @@ type Stack struct {
 	// closers stop what Start started, newest first.
 	closers    []func() error
 	adminToken string
-	hypervisor *hypervisor.Conn
 	logger     *slog.Logger
 }
 
@@ -86,7 +84,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 	if len(cfg.InferencePorts) == 0 {
 		return nil, errors.New("at least one inference port is needed")
 	}
-	s := &Stack{Config: cfg, logger: logger, ReplicaURLs: map[string]string{}, TokenDir: filepath.Join(cfg.DataDir, "tokens")}
+	s := &Stack{Config: cfg, logger: logger, ReplicaURLs: map[string]string{}, TokenDir: service.TokenDir(cfg.DataDir)}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -261,15 +259,12 @@ func (s *Stack) startWorkers(ctx context.Context) error {
 		ReplicaAdminToken:    s.adminToken,
 		TokenDir:             s.TokenDir,
 	}
-	if s.Config.LibvirtURI != "" {
-		conn, err := hypervisor.Dial(ctx, hypervisor.Config{URI: s.Config.LibvirtURI, Logger: s.logger.With("component", "hypervisor")})
-		if err != nil {
-			return err
-		}
-		s.hypervisor = conn
-		s.closers = append(s.closers, conn.Close)
-		deps.Hypervisor = hypervisor.Tenants{Conn: conn, Bridge: s.Config.LibvirtBridge}
+	hv, closeHV, err := service.OpenHypervisor(ctx, s.Config, s.logger)
+	if err != nil {
+		return err
 	}
+	s.closers = append(s.closers, closeHV)
+	deps.Hypervisor = hv
 	control, err := service.StartControlPlane(ctx, s.Base, s.Client, deps)
 	if err != nil {
 		return err

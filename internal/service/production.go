@@ -2,13 +2,14 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
+	"log/slog"
 
 	"github.com/dure-platform/dure/activities/cephadmin"
 	"github.com/dure-platform/dure/activities/hypervisor"
+	"github.com/dure-platform/dure/activities/network"
 	"github.com/dure-platform/dure/activities/storage"
+	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
 )
@@ -18,14 +19,6 @@ import (
 // RGW Admin Ops and the ceph CLI) and, when libvirt-uri is set, the
 // hypervisor. The returned function closes what it opened.
 func ProductionControlPlane(ctx context.Context, b *Base) (ControlPlaneDeps, func() error, error) {
-	var closers []func() error
-	closeAll := func() error {
-		var errs []error
-		for _, c := range slices.Backward(closers) {
-			errs = append(errs, c())
-		}
-		return errors.Join(errs...)
-	}
 	env, err := cephadmin.LoadEnv(b.Config.CephEnvFile)
 	if err != nil {
 		return ControlPlaneDeps{}, nil, err
@@ -48,15 +41,26 @@ func ProductionControlPlane(ctx context.Context, b *Base) (ControlPlaneDeps, fun
 		QualityGatePrincipal: storage.RGWPrincipal(gateUID),
 		TokenDir:             TokenDir(b.Config.DataDir),
 	}
-	if b.Config.LibvirtURI != "" {
-		conn, err := hypervisor.Dial(ctx, hypervisor.Config{URI: b.Config.LibvirtURI, Logger: b.Logger.With("component", "hypervisor")})
-		if err != nil {
-			return ControlPlaneDeps{}, nil, err
-		}
-		closers = append(closers, conn.Close)
-		deps.Hypervisor = hypervisor.Tenants{Conn: conn, Bridge: b.Config.LibvirtBridge}
+	hv, closeHV, err := OpenHypervisor(ctx, b.Config, b.Logger)
+	if err != nil {
+		return ControlPlaneDeps{}, nil, err
 	}
-	return deps, closeAll, nil
+	deps.Hypervisor = hv
+	return deps, closeHV, nil
+}
+
+// OpenHypervisor connects to libvirt-uri for tenant networks and data VMs;
+// without one it returns no hypervisor, and onboarding records VLANs only.
+// The returned function closes the connection.
+func OpenHypervisor(ctx context.Context, cfg config.Config, logger *slog.Logger) (network.Hypervisor, func() error, error) {
+	if cfg.LibvirtURI == "" {
+		return nil, func() error { return nil }, nil
+	}
+	conn, err := hypervisor.Dial(ctx, hypervisor.Config{URI: cfg.LibvirtURI, Logger: logger.With("component", "hypervisor")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return hypervisor.Tenants{Conn: conn, Bridge: cfg.LibvirtBridge}, conn.Close, nil
 }
 
 // ProvisionCephPlatform puts the platform's buckets on their Ceph pools
