@@ -90,6 +90,10 @@ type API struct {
 	audit     *audit.Log
 	logger    *slog.Logger
 	maxUpload int64
+	// anonymous lets one refusal without a valid token per tenant and
+	// minute into the audit log, so nobody without a token can fill a
+	// tenant's trail.
+	anonymous *refusalLimiter
 }
 
 // Store is what the API needs of the tenant store.
@@ -100,7 +104,8 @@ type Store interface {
 
 // New returns the API; maxUpload bounds one upload's size in bytes.
 func New(store Store, backend Backend, log *audit.Log, logger *slog.Logger, maxUpload int64) *API {
-	return &API{auth: store, tokens: store, backend: backend, audit: log, logger: logger, maxUpload: maxUpload}
+	return &API{auth: store, tokens: store, backend: backend, audit: log, logger: logger, maxUpload: maxUpload,
+		anonymous: newRefusalLimiter(time.Minute, time.Now)}
 }
 
 // Handler routes the API.
@@ -123,10 +128,17 @@ func (a *API) Handler() http.Handler {
 
 type handler func(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string)
 
-// scoped authorises a route on the tenant named in its path.
+// scoped authorises a route on the tenant named in its path. A path that
+// cannot name a tenant is answered before anything else, and never reaches
+// the audit log: it names no one's resource.
 func (a *API) scoped(perm tenancy.Permission, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		a.authorize(w, r, perm, r.PathValue("tenant"), h)
+		tenant := r.PathValue("tenant")
+		if tenancy.ValidateTenantID(tenant) != nil {
+			writeError(w, http.StatusNotFound, "not found")
+			return
+		}
+		a.authorize(w, r, perm, tenant, h)
 	}
 }
 
@@ -164,15 +176,26 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, perm tenancy.Per
 	h(w, r, tok, tenant)
 }
 
-// deny audits a refused request under the tenant whose resource was asked for.
+// deny audits a refused request under the tenant whose resource was asked
+// for. Refusals of callers without a valid token are audited at most once a
+// minute per tenant, with a count of the others.
 func (a *API) deny(r *http.Request, tok tenancy.Token, tenant string, perm tenancy.Permission, why string) {
 	actor := "anonymous"
 	if tok.ID != "" {
 		actor = "token:" + tok.ID
 	}
-	detail := fmt.Sprintf("%s %s (%s): %s", r.Method, r.URL.Path, perm, why)
-	a.record(r.Context(), audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail})
 	a.logger.Warn("request refused", "tenant", tenant, "actor", actor, "permission", perm, "reason", why)
+	detail := fmt.Sprintf("%s %s (%s): %s", r.Method, r.URL.Path, perm, why)
+	if tok.ID == "" {
+		suppressed, ok := a.anonymous.admit(tenant)
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			detail += fmt.Sprintf("; %d more refusals without a valid token in the minute before", suppressed)
+		}
+	}
+	a.record(r.Context(), audit.Event{Action: audit.ActionDenied, Tenant: tenant, Actor: actor, Detail: detail})
 }
 
 func (a *API) listUploads(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {

@@ -1,0 +1,149 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dure-platform/dure/internal/audit"
+	"github.com/dure-platform/dure/internal/tenancy"
+)
+
+// The attacks in this file were tried on a running dure by an outsider; each
+// test replays one and fails if it works again.
+
+// An unauthenticated request naming a 600,000-character tenant once wrote a
+// 1.2 MB audit line that broke every later read of the log and the next start.
+func TestAttackHugeTenantIDLeavesTheAuditLogAlone(t *testing.T) {
+	ctx := context.Background()
+	before := auditLen(t, "")
+	huge := strings.Repeat("a", 600_000)
+	assert.Equal(t, http.StatusNotFound, call(t, http.MethodGet, "/v1/tenants/"+huge+"/uploads", "", nil))
+	assert.Equal(t, http.StatusNotFound, call(t, http.MethodGet, "/v1/tenants/"+strings.Repeat("가", 40)+"/audit", "", nil))
+	assert.Equal(t, before, auditLen(t, ""), "a path that names no tenant writes nothing")
+
+	// Whatever a caller sends, an entry stays small and the log stays readable.
+	events, err := stack.Audit.Query(ctx, "")
+	require.NoError(t, err)
+	for _, e := range events {
+		assert.Less(t, len(e.Detail)+len(e.Subject)+len(e.Actor)+len(e.Tenant), 4096, "entry %d", e.Seq)
+	}
+	require.NoError(t, stack.Audit.Verify(ctx))
+}
+
+// Requests without a valid token once wrote one entry each into the trail of
+// the tenant they named: anyone could fill a city's audit trail.
+func TestAttackAnonymousRefusalsDoNotFloodATenantsTrail(t *testing.T) {
+	const tenant = "seongnam"
+	before := anonymousEntries(t, tenant)
+	for i := range 50 {
+		token := ""
+		if i%2 == 1 {
+			token = "dure_forged_token"
+		}
+		assert.Equal(t, http.StatusUnauthorized, call(t, http.MethodGet, "/v1/tenants/"+tenant+"/uploads", token, nil))
+	}
+	assert.LessOrEqual(t, anonymousEntries(t, tenant)-before, 1, "50 refusals without a valid token make at most one entry a minute")
+
+	// A caller with a valid token is still audited on every refusal.
+	other, _, err := stack.Store.IssueToken(context.Background(), "yongin", tenancy.RoleTenantAdmin)
+	require.NoError(t, err)
+	denied := deniedEntries(t, tenant)
+	for range 3 {
+		assert.Equal(t, http.StatusForbidden, call(t, http.MethodGet, "/v1/tenants/"+tenant+"/uploads", other, nil))
+	}
+	assert.Equal(t, denied+3, deniedEntries(t, tenant))
+}
+
+// Twenty concurrent rotations of one token once left seven live tokens, and a
+// rotation racing a revocation revived the revoked token.
+func TestAttackConcurrentRotationsLeaveOneLiveToken(t *testing.T) {
+	ctx := context.Background()
+	admin, _, err := stack.Store.IssueToken(ctx, "yongin", tenancy.RoleTenantAdmin)
+	require.NoError(t, err)
+	_, target, err := stack.Store.IssueToken(ctx, "yongin", tenancy.RoleTenantUploader)
+	require.NoError(t, err)
+	before := liveTokens(t, "yongin")
+
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() {
+			if i == 10 {
+				codes[i] = call(t, http.MethodDelete, "/v1/tenants/yongin/tokens/"+target.ID, admin, nil)
+				return
+			}
+			codes[i] = call(t, http.MethodPost, "/v1/tenants/yongin/tokens/"+target.ID+"/rotate", admin, nil)
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == http.StatusOK {
+			ok++
+		}
+	}
+	live := liveTokens(t, "yongin")
+	tok, err := stack.Store.Token(ctx, target.ID)
+	require.NoError(t, err)
+	assert.NotNil(t, tok.RevokedAt, "the target ends revoked")
+	// The revocation and at most one rotation succeed; a rotation that won
+	// before the revocation leaves one successor.
+	assert.LessOrEqual(t, ok, 2, "codes %v", codes)
+	assert.LessOrEqual(t, live-before+1, 1, "at most one live successor, never the revived original")
+}
+
+func auditLen(t *testing.T, tenant string) int {
+	t.Helper()
+	events, err := stack.Audit.Query(context.Background(), tenant)
+	require.NoError(t, err)
+	return len(events)
+}
+
+func anonymousEntries(t *testing.T, tenant string) int {
+	t.Helper()
+	n := 0
+	for _, e := range auditEvents(t, tenant) {
+		if e.Action == audit.ActionDenied && e.Actor == "anonymous" {
+			n++
+		}
+	}
+	return n
+}
+
+func deniedEntries(t *testing.T, tenant string) int {
+	t.Helper()
+	n := 0
+	for _, e := range auditEvents(t, tenant) {
+		if e.Action == audit.ActionDenied {
+			n++
+		}
+	}
+	return n
+}
+
+func auditEvents(t *testing.T, tenant string) []audit.Event {
+	t.Helper()
+	events, err := stack.Audit.Query(context.Background(), tenant)
+	require.NoError(t, err)
+	return events
+}
+
+func liveTokens(t *testing.T, tenant string) int {
+	t.Helper()
+	toks, err := stack.Store.Tokens(context.Background(), tenant)
+	require.NoError(t, err)
+	n := 0
+	for _, tk := range toks {
+		if tk.Live(time.Now()) {
+			n++
+		}
+	}
+	return n
+}
