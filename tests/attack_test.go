@@ -2,7 +2,10 @@ package tests
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/workflows"
 )
 
 // The attacks in this file were tried on a running dure by an outsider; each
@@ -24,7 +28,9 @@ func TestAttackHugeTenantIDLeavesTheAuditLogAlone(t *testing.T) {
 	ctx := context.Background()
 	before := auditLen(t, "")
 	huge := strings.Repeat("a", 600_000)
-	assert.Equal(t, http.StatusNotFound, call(t, http.MethodGet, "/v1/tenants/"+huge+"/uploads", "", nil))
+	assert.Contains(t, []int{http.StatusNotFound, http.StatusRequestHeaderFieldsTooLarge},
+		call(t, http.MethodGet, "/v1/tenants/"+huge+"/uploads", "", nil), "refused before anything is done")
+	assert.Equal(t, http.StatusNotFound, call(t, http.MethodGet, "/v1/tenants/"+strings.Repeat("a", 20_000)+"/uploads", "", nil))
 	assert.Equal(t, http.StatusNotFound, call(t, http.MethodGet, "/v1/tenants/"+strings.Repeat("가", 40)+"/audit", "", nil))
 	assert.Equal(t, before, auditLen(t, ""), "a path that names no tenant writes nothing")
 
@@ -146,4 +152,46 @@ func liveTokens(t *testing.T, tenant string) int {
 		}
 	}
 	return n
+}
+
+// The data dir once held S3 objects and the Temporal database readable by
+// every user of the host.
+func TestAttackDataFilesArePrivate(t *testing.T) {
+	var open []string
+	err := filepath.WalkDir(stack.Config.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode().Type()&fs.ModeSymlink == 0 && info.Mode().Perm()&0o077 != 0 {
+			open = append(open, fmt.Sprintf("%s %s", info.Mode().Perm(), path))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Empty(t, open, "files and folders others may read")
+}
+
+// Answers that were 500 for a client's mistake.
+func TestAttackClientMistakesGet4xx(t *testing.T) {
+	ctx := context.Background()
+	uploader, _, err := stack.Store.IssueToken(ctx, "suwon", tenancy.RoleTenantUploader)
+	require.NoError(t, err)
+	client, _, err := stack.Store.IssueToken(ctx, "suwon", tenancy.RoleTenantClient)
+	require.NoError(t, err)
+	operator, _, err := stack.Store.IssueToken(ctx, "", tenancy.RoleOperator)
+	require.NoError(t, err)
+
+	for _, name := range []string{"a%00b.jsonl", strings.Repeat("n", 1025) + ".jsonl", "%ff%fe.jsonl", "line%0abreak.jsonl"} {
+		assert.Equal(t, http.StatusBadRequest, call(t, http.MethodPut, "/v1/tenants/suwon/uploads/"+name, uploader, []byte("{}")), "upload name %.20q", name)
+	}
+	assert.Equal(t, http.StatusBadRequest, call(t, http.MethodPost, "/v1/classify", client, []byte("{\"title\":\"\xff\xfe\",\"body\":\"x\"}")),
+		"invalid UTF-8 in a classify body")
+
+	// A decision on an ingestion that has finished.
+	done := workflows.DataIngestionID("suwon", "uploads/suwon.jsonl")
+	assert.Equal(t, http.StatusConflict, call(t, http.MethodPost, "/v1/tenants/suwon/workflows/"+done+"/decision", operator, []byte(`{"approve":true}`)))
 }

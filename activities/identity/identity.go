@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 
@@ -30,21 +30,18 @@ func TokenFile(dir, tenantID, role string) string {
 	return filepath.Join(dir, tenantID+"."+role+".token")
 }
 
-// IssueTenantToken issues a token unless the tenant already holds a live one of
-// that role whose file is still there, which keeps onboarding idempotent.
+// IssueTenantToken issues a token unless the tenant's token file of that role
+// still holds a live token of the tenant and role, which keeps onboarding
+// idempotent. A file holding a rotated, revoked or expired token is replaced.
 func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTokenInput) (workflows.IssuedToken, error) {
 	role := tenancy.Role(in.Role)
 	path := TokenFile(a.TokenDir, in.TenantID, in.Role)
-	if _, err := os.Stat(path); err == nil {
-		toks, err := a.Store.Tokens(ctx, in.TenantID)
-		if err != nil {
-			return workflows.IssuedToken{}, err
-		}
-		for _, t := range toks {
-			if t.Role == role && t.Live(time.Now()) {
-				return workflows.IssuedToken{Role: in.Role, TokenID: t.ID, TokenFile: path}, nil
-			}
-		}
+	held, err := a.fileToken(ctx, path)
+	if err != nil {
+		return workflows.IssuedToken{}, err
+	}
+	if held != nil && held.Tenant == in.TenantID && held.Role == role {
+		return workflows.IssuedToken{Role: in.Role, TokenID: held.ID, TokenFile: path}, nil
 	}
 	plain, tok, err := a.Store.IssueToken(ctx, in.TenantID, role)
 	if err != nil {
@@ -63,6 +60,51 @@ func (a *Activities) IssueTenantToken(ctx context.Context, in workflows.IssueTok
 	}
 	activity.GetLogger(ctx).Info("api token issued", "tenant", in.TenantID, "role", in.Role, "token_id", tok.ID)
 	return workflows.IssuedToken{Role: in.Role, TokenID: tok.ID, TokenFile: path, Created: true}, nil
+}
+
+// fileToken returns the live token a token file holds, or nil when the file
+// is absent or its token no longer authenticates.
+func (a *Activities) fileToken(ctx context.Context, path string) (*tenancy.Token, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token file: %w", err)
+	}
+	tok, err := a.Store.Authenticate(ctx, strings.TrimSpace(string(raw)))
+	if errors.Is(err, tenancy.ErrUnauthenticated) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tok, nil
+}
+
+// PruneTokenFiles removes the token files whose token no longer
+// authenticates (rotated, revoked or expired), so no file keeps a token that
+// was replaced. The control plane runs it at start.
+func (a *Activities) PruneTokenFiles(ctx context.Context) (int, error) {
+	files, err := filepath.Glob(filepath.Join(a.TokenDir, "*.token"))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, f := range files {
+		tok, err := a.fileToken(ctx, f)
+		if err != nil {
+			return removed, err
+		}
+		if tok != nil {
+			continue
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
 }
 
 // RevokeToken revokes one token (compensation, offboarding, rotation).

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +42,28 @@ type Activities struct {
 	MaxLineBytes int
 	// Now is the clock for manifests (tests fix it).
 	Now func() time.Time
+	// WorkDir holds a batch's staged and quarantined records while it is
+	// screened (personal data before masking among them): inside the data
+	// dir, never the shared temp dir. Empty uses the system's.
+	WorkDir string
+}
+
+// CleanWorkDir removes what screenings that died left in dir, and makes dir
+// if it is missing: run it when the worker starts, before any screening.
+func CleanWorkDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	leftovers, err := filepath.Glob(filepath.Join(dir, "dure-*.jsonl"))
+	if err != nil {
+		return err
+	}
+	for _, f := range leftovers {
+		if err := os.Remove(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PolicySource resolves a tenant's masking policy.
@@ -81,12 +104,12 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 		return workflows.ScreenResult{}, fmt.Errorf("stat upload: %w", err)
 	}
 
-	staged, err := os.CreateTemp("", "dure-staged-*.jsonl")
+	staged, err := os.CreateTemp(a.WorkDir, "dure-staged-*.jsonl")
 	if err != nil {
 		return workflows.ScreenResult{}, err
 	}
 	defer removeTemp(staged)
-	rejects, err := os.CreateTemp("", "dure-quarantine-*.jsonl")
+	rejects, err := os.CreateTemp(a.WorkDir, "dure-quarantine-*.jsonl")
 	if err != nil {
 		return workflows.ScreenResult{}, err
 	}

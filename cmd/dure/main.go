@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dure-platform/dure/internal/service"
 )
 
 // version names the build; `make build` sets it from git with -ldflags -X.
@@ -62,6 +64,8 @@ func commands() []command {
 }
 
 func main() {
+	// Keys, tokens, databases and uploads: whatever dure writes is its user's alone.
+	service.PrivateFiles()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -49,10 +49,15 @@ func (s *S3) Endpoint() string { return s.endpoint }
 // posix.New changes the process's working directory to RootDir: callers must have
 // made every path absolute before calling it.
 func StartS3(ctx context.Context, cfg S3Config) (*S3, error) {
-	if err := os.MkdirAll(cfg.RootDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.RootDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create s3 root: %w", err)
 	}
-	posixBackend, err := posix.New(cfg.RootDir, meta.XattrMeta{}, posix.PosixOpts{})
+	// Objects hold tenants' uploads: readable by this user only. (The file
+	// mode is applied as given, whatever the process's umask.)
+	opts := posix.PosixOpts{}
+	opts.SetNewDirPerm(0o700)
+	opts.SetNewFilePerm(0o600)
+	posixBackend, err := posix.New(cfg.RootDir, meta.XattrMeta{}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("s3 posix backend (the data dir's filesystem must support xattrs): %w", err)
 	}

@@ -81,6 +81,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 		return nil, err
 	}
 	cfg.DevDefaults()
+	service.PrivateFiles()
 	if len(cfg.InferencePorts) == 0 {
 		return nil, errors.New("at least one inference port is needed")
 	}
@@ -114,7 +115,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Stac
 // openState opens the metadata database in the data dir (making its keys on
 // first start) and the platform's two S3 identities of the embedded server.
 func (s *Stack) openState(ctx context.Context) error {
-	if err := os.MkdirAll(s.Config.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(s.Config.DataDir, 0o700); err != nil {
 		return err
 	}
 	// Older builds kept the platform's records in JSON files of the data dir;

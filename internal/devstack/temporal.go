@@ -230,7 +230,7 @@ func prepareSQLite(cfg TemporalConfig) (*config.SQL, error) {
 	}
 	fresh := true
 	if cfg.DatabaseFile != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Dir(cfg.DatabaseFile), 0o700); err != nil {
 			return nil, fmt.Errorf("create temporal data dir: %w", err)
 		}
 		_, statErr := os.Stat(cfg.DatabaseFile)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -255,6 +256,11 @@ func (g *Gateway) classify(w http.ResponseWriter, r *http.Request) (string, int)
 	// trip.
 	if !json.Valid(body) {
 		return p.Tenant, writeError(w, http.StatusBadRequest, "invalid JSON body")
+	}
+	// JSON decoding would replace invalid UTF-8 silently, and the model
+	// would classify text the client never sent.
+	if !utf8.Valid(body) {
+		return p.Tenant, writeError(w, http.StatusBadRequest, "body is not valid UTF-8")
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), g.opts.RequestTimeout)

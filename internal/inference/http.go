@@ -1,12 +1,14 @@
 package inference
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeJSON decodes exactly one JSON value of at most limit bytes from the
@@ -18,18 +20,27 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, dst any) 
 	if req.ContentLength > limit {
 		return http.StatusRequestEntityTooLarge, "request body too large"
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
-	err := dec.Decode(dst)
-	if err == nil {
-		// Trailing data means the body is not one JSON value.
-		if err = dec.Decode(&struct{}{}); err == io.EOF {
-			return 0, ""
-		}
-	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return http.StatusRequestEntityTooLarge, "request body too large"
 	}
-	return http.StatusBadRequest, "invalid JSON body"
+	if err != nil {
+		return http.StatusBadRequest, "invalid JSON body"
+	}
+	// Decoding would replace invalid UTF-8 silently: the model would see
+	// text the client never sent.
+	if !utf8.Valid(raw) {
+		return http.StatusBadRequest, "body is not valid UTF-8"
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(dst); err != nil {
+		return http.StatusBadRequest, "invalid JSON body"
+	}
+	// Trailing data means the body is not one JSON value.
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return http.StatusBadRequest, "invalid JSON body"
+	}
+	return 0, ""
 }
 
 type errorBody struct {

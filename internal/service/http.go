@@ -14,6 +14,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Limits bound what one client may hold of a server.
+type Limits struct {
+	// A client must send its headers within HeaderTimeout and its body
+	// within ReadTimeout (routes that take large bodies extend their own
+	// deadline), so a declared body that never arrives cannot hold a
+	// connection.
+	HeaderTimeout time.Duration
+	ReadTimeout   time.Duration
+	WriteTimeout  time.Duration
+	// IdleTimeout closes keep-alive connections nobody uses.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's line and headers.
+	MaxHeaderBytes int
+}
+
+// DefaultLimits suit every dure HTTP server.
+func DefaultLimits() Limits {
+	return Limits{HeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
 // Server is one HTTP listener of a service.
 type Server struct {
 	srv *http.Server
@@ -22,11 +43,23 @@ type Server struct {
 
 // Listen serves h on addr (port 0 picks a free one) until Close.
 func Listen(name, addr string, h http.Handler, logger *slog.Logger) (*Server, error) {
+	return ListenWith(name, addr, h, logger, DefaultLimits())
+}
+
+// ListenWith is Listen with other limits.
+func ListenWith(name, addr string, h http.Handler, logger *slog.Logger, lim Limits) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	s := &Server{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, url: "http://" + l.Addr().String()}
+	s := &Server{srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: lim.HeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		MaxHeaderBytes:    lim.MaxHeaderBytes,
+	}, url: "http://" + l.Addr().String()}
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("server stopped", "server", name, "err", err)

@@ -155,9 +155,16 @@ func (b *tenantAPIBackend) Decide(ctx context.Context, workflowID string, d tena
 		err = handle.Get(ctx, &verdict)
 	}
 	if err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
+		var (
+			appErr   *temporal.ApplicationError
+			notFound *serviceerror.NotFound
+		)
+		switch {
+		case errors.As(err, &appErr):
 			return "", fmt.Errorf("%w: %s", tenantapi.ErrRefused, appErr.Error())
+		case errors.As(err, &notFound):
+			// The workflow exists (the tenant check found it) but has ended.
+			return "", fmt.Errorf("%w: %s", tenantapi.ErrFinished, workflowID)
 		}
 		return "", err
 	}

@@ -83,6 +83,12 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 	for _, r := range b.Config.Replicas {
 		replicas[r.Name] = r.URL
 	}
+	ident := &identity.Activities{Store: b.Store, TokenDir: deps.TokenDir, Audit: b.Audit}
+	if n, err := ident.PruneTokenFiles(ctx); err != nil {
+		return nil, fmt.Errorf("token files: %w", err)
+	} else if n > 0 {
+		b.Logger.Info("removed token files of rotated or revoked tokens", "files", n)
+	}
 	if err := ensurePlatformTokens(ctx, b, deps.TokenDir); err != nil {
 		return nil, err
 	}
@@ -92,7 +98,7 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 			Provisioner: deps.Provisioner, Credentials: b.Store, Endpoint: b.S3,
 			Platform: platformCred, QualityGate: deps.QualityGatePrincipal, Principal: deps.Principal,
 		},
-		Identity: &identity.Activities{Store: b.Store, TokenDir: deps.TokenDir, Audit: b.Audit},
+		Identity: ident,
 		Network:  &network.Activities{Store: b.Store, Plan: tenancy.DefaultVLANPlan(), Hypervisor: deps.Hypervisor},
 		GPUQuota: &gpu.QuotaActivities{Store: b.Store, Pool: tc},
 		GPULease: &gpu.LeaseActivities{Pool: tc},
@@ -202,9 +208,14 @@ func StartQualityGate(ctx context.Context, b *Base, tc client.Client) (*Worker, 
 	if err != nil {
 		return nil, err
 	}
+	work := filepath.Join(b.Config.DataDir, "work", "quality-gate")
+	if err := quality.CleanWorkDir(work); err != nil {
+		return nil, fmt.Errorf("quality-gate work dir: %w", err)
+	}
 	w := worker.New(tc, workflows.TaskQueueQualityGate, worker.Options{})
 	workers.RegisterQualityGate(w, &quality.Activities{
 		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policies: tenantPolicies{store: b.Store},
+		WorkDir: work,
 	})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start quality-gate worker: %w", err)
@@ -268,7 +279,7 @@ func StartGPUHost(ctx context.Context, b *Base, tc client.Client, host string, d
 		CheckpointEvery: b.Config.CheckpointEveryEpochs,
 		Logger:          b.Logger.With("component", "trainer", "gpu_host", host),
 	}
-	if err := os.MkdirAll(trainer.WorkDir, 0o750); err != nil {
+	if err := os.MkdirAll(trainer.WorkDir, 0o700); err != nil {
 		return nil, err
 	}
 	b.Metrics.MustRegister(gpu.NewCollector(host, deps.Inventory, gpu.CollectorOptions{Logger: b.Logger, Leases: poolLeases(tc)}))

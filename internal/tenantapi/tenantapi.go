@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/tenancy"
@@ -78,6 +80,9 @@ type Decision struct {
 
 // ErrRefused wraps a decision the workflow refused.
 var ErrRefused = errors.New("refused")
+
+// ErrFinished is returned for a decision on a workflow that has ended.
+var ErrFinished = errors.New("workflow finished")
 
 // ErrNotFound is returned by a Backend for unknown resources.
 var ErrNotFound = errors.New("not found")
@@ -205,8 +210,8 @@ func (a *API) listUploads(w http.ResponseWriter, r *http.Request, _ tenancy.Toke
 
 func (a *API) putUpload(w http.ResponseWriter, r *http.Request, tok tenancy.Token, tenant string) {
 	name := r.PathValue("name")
-	if name == "" || name != path.Base(name) || strings.HasPrefix(name, ".") {
-		writeError(w, http.StatusBadRequest, "upload name must be a plain file name")
+	if !plainFileName(name) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload name must be a plain file name of at most %d bytes of UTF-8 text", maxUploadName))
 		return
 	}
 	if r.ContentLength < 0 {
@@ -217,11 +222,30 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request, tok tenancy.Toke
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("uploads are limited to %d bytes", a.maxUpload))
 		return
 	}
+	// A large upload may take a while; the server's read timeout is for
+	// small requests.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout))
 	up, err := a.backend.PutUpload(r.Context(), tenant, name, http.MaxBytesReader(w, r.Body, a.maxUpload), r.ContentLength)
 	if err == nil {
 		a.logger.Info("upload stored", "tenant", tenant, "key", up.Key, "bytes", up.Size, "token_id", tok.ID)
 	}
 	a.answer(w, up, err)
+}
+
+// Upload limits: names as object keys allow them, and the time a 1 GiB
+// upload may take at 1 MB/s.
+const (
+	maxUploadName     = 1024
+	uploadReadTimeout = 20 * time.Minute
+)
+
+// plainFileName accepts a name that stays one object under uploads/: no
+// path, no leading dot, no control characters, valid UTF-8.
+func plainFileName(name string) bool {
+	if name == "" || len(name) > maxUploadName || name != path.Base(name) || strings.HasPrefix(name, ".") || !utf8.ValidString(name) {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
 }
 
 func (a *API) listDatasets(w http.ResponseWriter, r *http.Request, _ tenancy.Token, tenant string) {
@@ -370,6 +394,8 @@ func (a *API) answer(w http.ResponseWriter, v any, err error) {
 		writeError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, tenancy.ErrRevoked):
 		writeError(w, http.StatusConflict, "token already revoked")
+	case errors.Is(err, ErrFinished):
+		writeError(w, http.StatusConflict, "the workflow has finished: it takes no more decisions")
 	case err != nil:
 		a.logger.Error("tenant api", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
