@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path/filepath"
@@ -11,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/dure-platform/dure/internal/audit"
+	"github.com/dure-platform/dure/internal/demo"
+	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
 )
@@ -194,4 +199,47 @@ func TestAttackClientMistakesGet4xx(t *testing.T) {
 	// A decision on an ingestion that has finished.
 	done := workflows.DataIngestionID("suwon", "uploads/suwon.jsonl")
 	assert.Equal(t, http.StatusConflict, call(t, http.MethodPost, "/v1/tenants/suwon/workflows/"+done+"/decision", operator, []byte(`{"approve":true}`)))
+}
+
+// Rejected records once sat in the shared quarantine bucket with their
+// personal data in clear.
+func TestAttackQuarantineHoldsNoPersonalDataInClear(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const phone, email, rrn = "010-2345-6789", "hong.gildong@example.com", "900101-1234568"
+	body := strings.Join([]string{
+		`{"id":"q-1","received_at":"2024-06-01","title":"가로등 고장","body":"가로등이 꺼져 있습니다. 연락처 ` + phone + `","department":"없는 부서"}`,
+		`{"id":"q-2","received_at":"2024-06-02","title":"민원 회신 요청","body":"회신은 ` + email + ` 로, 주민번호 ` + rrn + `","department":""}`,
+		`{"id":"q-3","received_at":"2024-06-03","title":"보도블록 파손","body":"보도블록이 깨져 위험합니다.","department":"안전/환경"}`,
+	}, "\n")
+	c := s3Client(t, "yongin")
+	key := "uploads/attack-quarantine.jsonl"
+	_, err := c.PutObject(ctx, objstore.TenantBucket("yongin"), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-attack-quarantine", TaskQueue: workflows.TaskQueueControlPlane},
+		"DataIngestion", workflows.DataIngestionInput{TenantID: "yongin", ObjectKey: key, RejectBelowScore: 1})
+	require.NoError(t, err)
+	st := waitForScreened(ctx, t, run)
+	require.NotNil(t, st.Screen)
+	require.Equal(t, 2, st.Screen.RecordsRejected)
+	require.NotEmpty(t, st.Screen.QuarantineKey)
+
+	platform, err := stack.S3Client(stack.Platform)
+	require.NoError(t, err)
+	obj, err := platform.GetObject(ctx, objstore.BucketQuarantine, st.Screen.QuarantineKey, minio.GetObjectOptions{})
+	require.NoError(t, err)
+	raw, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "가로등", "the rejected record is kept for the tenant to fix")
+	for _, secret := range []string{phone, email, rrn} {
+		assert.NotContains(t, string(raw), secret)
+	}
+	require.NoError(t, stack.Client.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
+}
+
+func waitForScreened(ctx context.Context, t *testing.T, run client.WorkflowRun) workflows.IngestionState {
+	t.Helper()
+	st, err := demo.AwaitScreened(ctx, stack.Client, run.GetID(), run.GetRunID(), 50*time.Millisecond, nil)
+	require.NoError(t, err)
+	return st
 }

@@ -77,7 +77,8 @@ type Progress struct {
 	RecordsRejected int `json:"records_rejected"`
 }
 
-// quarantined is one rejected record, kept for the tenant to fix and resubmit.
+// quarantined is one rejected record, kept for the tenant to fix and resubmit,
+// its personal data masked.
 type quarantined struct {
 	Line   int    `json:"line"`
 	Reason string `json:"reason"`
@@ -211,7 +212,10 @@ func (a screening) screenRecord(checker *validate.Checker, raw []byte, line int,
 	reject func(quarantined) error, res *workflows.ScreenResult, stats *validate.BatchStats) error {
 	rec, rej := checker.Check(raw)
 	if rej != nil {
-		return reject(quarantined{Line: line, Reason: string(rej.Reason), Field: rej.Field, Detail: rej.Detail, Raw: string(raw)})
+		// Quarantine is a shared bucket: the record is kept for the tenant to
+		// fix, with its personal data masked as in an accepted one.
+		masked, _ := a.Detector.MaskText(string(raw), a.policy)
+		return reject(quarantined{Line: line, Reason: string(rej.Reason), Field: rej.Field, Detail: rej.Detail, Raw: masked})
 	}
 	res.RecordsAccepted++
 	stats.Labels[rec.Department]++
