@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -242,4 +243,41 @@ func waitForScreened(ctx context.Context, t *testing.T, run client.WorkflowRun) 
 	st, err := demo.AwaitScreened(ctx, stack.Client, run.GetID(), run.GetRunID(), 50*time.Millisecond, nil)
 	require.NoError(t, err)
 	return st
+}
+
+// A 100 MB upload once went into a 40 MB quota through the gateway, in
+// multipart parts each under the quota, and a full quota answered 500.
+func TestAttackMultipartUploadCannotPassTheQuota(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const quota = 40 << 20
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-hanam", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "hanam", DisplayName: "하남시", StorageQuotaBytes: quota})
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	uploader, _, err := stack.Store.IssueToken(ctx, "hanam", tenancy.RoleTenantUploader)
+	require.NoError(t, err)
+
+	big := make([]byte, 100<<20)
+	assert.Equal(t, http.StatusInsufficientStorage, call(t, http.MethodPut, "/v1/tenants/hanam/uploads/big.jsonl", uploader, big))
+	big = nil
+
+	// Straight to S3 with the tenant's own keys, part by part.
+	c := s3Client(t, "hanam")
+	_, err = c.PutObject(ctx, objstore.TenantBucket("hanam"), "direct.jsonl", bytes.NewReader(make([]byte, 60<<20)), 60<<20,
+		minio.PutObjectOptions{PartSize: 8 << 20})
+	assert.Equal(t, "QuotaExceeded", minio.ToErrorResponse(err).Code, "%v", err)
+
+	var stored int64
+	for obj := range c.ListObjects(ctx, objstore.TenantBucket("hanam"), minio.ListObjectsOptions{Recursive: true}) {
+		require.NoError(t, obj.Err)
+		stored += obj.Size
+	}
+	assert.LessOrEqual(t, stored, int64(quota), "nothing past the quota was stored")
+	for up := range c.ListIncompleteUploads(ctx, objstore.TenantBucket("hanam"), "", true) {
+		require.NoError(t, up.Err)
+		t.Errorf("an interrupted multipart upload was left behind: %s", up.Key)
+	}
+	assert.Equal(t, http.StatusOK, call(t, http.MethodPut, "/v1/tenants/hanam/uploads/small.jsonl", uploader, make([]byte, 1<<20)),
+		"what fits still fits")
 }

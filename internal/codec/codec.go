@@ -112,6 +112,9 @@ func (c *AESGCM) FailureConverter() converter.FailureConverter {
 	})
 }
 
+// MaxCodecBody bounds one request to the codec endpoint.
+const MaxCodecBody = 4 << 20
+
 // Handler serves POST {prefix}/encode and {prefix}/decode for the Web UI, with the
 // CORS headers a browser needs to call it from the UI's origin.
 func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
@@ -136,6 +139,13 @@ func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		// The UI sends a history's payloads, small by design (keys and
+		// counts); a larger body is refused before it is read.
+		if r.ContentLength > MaxCodecBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxCodecBody)
 		inner.ServeHTTP(w, r)
 	})
 }

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -82,4 +83,22 @@ func TestHandlerCORS(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		assert.Equal(t, tt.want, rec.Code, tt.origin)
 	}
+}
+
+// A 300 MB POST once grew the process by 600 MB: bodies are capped, whether
+// their length is declared or not.
+func TestHandlerCapsBodies(t *testing.T) {
+	h := testCodec(t, 1).Handler()
+	big := strings.Repeat("x", MaxCodecBody+1)
+
+	req := httptest.NewRequest(http.MethodPost, "/decode", strings.NewReader(big))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "declared length")
+
+	req = httptest.NewRequest(http.MethodPost, "/decode", io.MultiReader(strings.NewReader(big)))
+	req.ContentLength = -1
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.GreaterOrEqual(t, rec.Code, 400, "undeclared length is cut at the cap")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/versity/versitygw/backend"
+	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/s3err"
 	"github.com/versity/versitygw/s3response"
 )
@@ -125,12 +126,15 @@ func (q *quotaBackend) admit(bucket, key string, size, limit int64) error {
 	return nil
 }
 
-// usage sums the objects stored in a bucket's directory; versitygw keeps its
-// temporary and multipart state in dot-directories, which count as in-flight,
-// not stored, bytes.
+// usage sums the objects stored in a bucket's directory and the parts of
+// multipart uploads in progress, which take space before they complete (and
+// would otherwise let a multipart upload past the quota part by part).
+// versitygw's other dot-directories hold single writes in flight, which
+// admit counts itself.
 func (q *quotaBackend) usage(bucket string) (int64, error) {
 	var total int64
 	dir := filepath.Join(q.root, bucket)
+	multipart := filepath.Join(dir, filepath.FromSlash(posix.MetaTmpMultipartDir))
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -138,7 +142,7 @@ func (q *quotaBackend) usage(bucket string) (int64, error) {
 			}
 			return err
 		}
-		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") && !strings.HasPrefix(multipart, path) {
 			return filepath.SkipDir
 		}
 		if d.Type().IsRegular() {

@@ -68,6 +68,9 @@ func (b *tenantAPIBackend) PutUpload(ctx context.Context, tenant, name string, b
 	}
 	key := uploadPrefix + name
 	info, err := c.PutObject(ctx, objstore.TenantBucket(tenant), key, body, size, minio.PutObjectOptions{ContentType: "application/x-ndjson"})
+	if minio.ToErrorResponse(err).Code == "QuotaExceeded" {
+		return tenantapi.Upload{}, fmt.Errorf("%w: %d more bytes do not fit in %s's storage", tenantapi.ErrQuotaExceeded, size, tenant)
+	}
 	if err != nil {
 		return tenantapi.Upload{}, fmt.Errorf("store upload: %w", err)
 	}

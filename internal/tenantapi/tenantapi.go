@@ -81,6 +81,9 @@ type Decision struct {
 // ErrRefused wraps a decision the workflow refused.
 var ErrRefused = errors.New("refused")
 
+// ErrQuotaExceeded is returned when an upload does not fit the tenant's quota.
+var ErrQuotaExceeded = errors.New("storage quota exceeded")
+
 // ErrFinished is returned for a decision on a workflow that has ended.
 var ErrFinished = errors.New("workflow finished")
 
@@ -394,6 +397,8 @@ func (a *API) answer(w http.ResponseWriter, v any, err error) {
 		writeError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, tenancy.ErrRevoked):
 		writeError(w, http.StatusConflict, "token already revoked")
+	case errors.Is(err, ErrQuotaExceeded):
+		writeError(w, http.StatusInsufficientStorage, err.Error())
 	case errors.Is(err, ErrFinished):
 		writeError(w, http.StatusConflict, "the workflow has finished: it takes no more decisions")
 	case err != nil:
