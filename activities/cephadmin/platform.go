@@ -99,8 +99,9 @@ const (
 )
 
 // DefaultPlatformLayout is the design's layout: ai-training-pool (hot) holds
-// ai-training and checkpoints, model-registry-pool (hot) holds model-registry,
-// staging-pool (warm) holds staging and quarantine.
+// ai-training and checkpoints, model-registry-pool (hot) holds model-registry
+// and audit (anchors of the audit log), staging-pool (warm) holds staging and
+// quarantine.
 func DefaultPlatformLayout() PlatformLayout {
 	return PlatformLayout{
 		Pools: []PlatformPool{
@@ -114,6 +115,7 @@ func DefaultPlatformLayout() PlatformLayout {
 			{Name: objstore.BucketAITraining, Pool: "ai-training", Owner: RoleQualityGate},
 			{Name: objstore.BucketCheckpoints, Pool: "ai-training", Owner: RolePlatform},
 			{Name: objstore.BucketModelRegistry, Pool: "model-registry", Owner: RolePlatform},
+			{Name: objstore.BucketAudit, Pool: "model-registry", Owner: RolePlatform},
 			{Name: objstore.BucketStaging, Pool: "staging", Owner: RoleQualityGate},
 			{Name: objstore.BucketQuarantine, Pool: "staging", Owner: RoleQualityGate},
 		},

@@ -348,7 +348,7 @@ func TestPlatformStorageContract(t *testing.T) {
 		}
 		want := map[string]string{
 			"ai-training": "ai-training-pool", "checkpoints": "ai-training-pool",
-			"model-registry": "model-registry-pool", "staging": "staging-pool", "quarantine": "staging-pool",
+			"model-registry": "model-registry-pool", "audit": "model-registry-pool", "staging": "staging-pool", "quarantine": "staging-pool",
 		}
 		got := map[string]string{}
 		for _, b := range p.Buckets {

@@ -76,6 +76,7 @@ func TestDefaultPlatformLayout(t *testing.T) {
 		{"ai-training", "ai-training-pool", "platform-ai-training", "dure-quality-gate", TierHot},
 		{"checkpoints", "ai-training-pool", "platform-ai-training", "dure-platform", TierHot},
 		{"model-registry", "model-registry-pool", "platform-model-registry", "dure-platform", TierHot},
+		{"audit", "model-registry-pool", "platform-model-registry", "dure-platform", TierHot},
 		{"staging", "staging-pool", "platform-staging", "dure-quality-gate", TierWarm},
 		{"quarantine", "staging-pool", "platform-staging", "dure-quality-gate", TierWarm},
 	}
@@ -134,7 +135,7 @@ func TestPlatformEnsure(t *testing.T) {
 	wantPlacements := []string{"platform-ai-training", "platform-model-registry", "platform-staging"}
 	if !slices.Equal(p.CreatedPools, wantPools) || !slices.Equal(p.CreatedPlacements, wantPlacements) ||
 		!slices.Equal(p.CreatedUsers, []string{"dure-platform", "dure-quality-gate"}) ||
-		!slices.Equal(p.CreatedBuckets, []string{"ai-training", "checkpoints", "model-registry", "staging", "quarantine"}) {
+		!slices.Equal(p.CreatedBuckets, []string{"ai-training", "checkpoints", "model-registry", "audit", "staging", "quarantine"}) {
 		t.Errorf("provisioned = %+v", p)
 	}
 	for _, id := range wantPlacements {
@@ -158,6 +159,7 @@ func TestPlatformEnsure(t *testing.T) {
 		"ai-training as AKdure-quality-gate at default:platform-ai-training",
 		"checkpoints as AKdure-platform at default:platform-ai-training",
 		"model-registry as AKdure-platform at default:platform-model-registry",
+		"audit as AKdure-platform at default:platform-model-registry",
 		"staging as AKdure-quality-gate at default:platform-staging",
 		"quarantine as AKdure-quality-gate at default:platform-staging",
 	}

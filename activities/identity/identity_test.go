@@ -22,7 +22,7 @@ import (
 func newActivities(t *testing.T) *Activities {
 	t.Helper()
 	db := metadbtest.Open(t, metadb.Config{URL: "sqlite:" + filepath.Join(t.TempDir(), "audit.db")})
-	return &Activities{Store: tenancytest.NewStore(t), TokenDir: t.TempDir(), Audit: audit.New(db)}
+	return &Activities{Store: tenancytest.NewStore(t), TokenDir: t.TempDir(), Audit: audit.New(db, []byte("audit-test-key"))}
 }
 
 func issue(t *testing.T, a *Activities, tenant, role string) workflows.IssuedToken {

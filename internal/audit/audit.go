@@ -6,6 +6,7 @@ package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -51,14 +52,20 @@ const (
 
 // Log appends events to the audit_events table of the shared metadata
 // database. Appends from every service on every host form one chain.
+//
+// Each entry's hash is an HMAC under a key that is not in the database, so
+// someone who can write the database cannot rewrite an entry and recompute
+// the chain after it; Anchors, kept outside the database, catch a chain cut
+// short.
 type Log struct {
 	db  *metadb.DB
+	key []byte
 	now func() time.Time
 }
 
-// New returns the log kept in db.
-func New(db *metadb.DB) *Log {
-	return &Log{db: db, now: time.Now}
+// New returns the log kept in db, whose entries are keyed with key.
+func New(db *metadb.DB, key []byte) *Log {
+	return &Log{db: db, key: key, now: time.Now}
 }
 
 // Append records an event; Seq, Time and the hashes are filled in here. The
@@ -85,7 +92,7 @@ func (l *Log) Append(ctx context.Context, e Event) error {
 		e.Seq, e.PrevHash = seq+1, last
 		// Stored times are exact to the microsecond: hash what is stored.
 		e.Time = l.now().UTC().Truncate(time.Microsecond)
-		e.Hash = hashOf(e)
+		e.Hash = l.hashOf(e)
 		_, err = tx.Exec(ctx, `INSERT INTO audit_events (seq, at, action, tenant, actor, subject, detail, prev_hash, hash)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, metadb.Micros(e.Time), e.Action, e.Tenant, e.Actor, e.Subject, e.Detail, e.PrevHash, e.Hash)
 		return err
@@ -121,13 +128,46 @@ func (l *Log) Query(ctx context.Context, tenant string) ([]Event, error) {
 	return l.read(ctx, q, args...)
 }
 
-// Verify re-reads the whole log and checks the hash chain.
-func (l *Log) Verify(ctx context.Context) error {
+// Verify re-reads the whole log and checks the keyed hash chain, and that
+// the chain still holds every anchor taken of its head.
+func (l *Log) Verify(ctx context.Context, anchors ...Anchor) error {
 	events, err := l.read(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
 	if err != nil {
 		return err
 	}
-	return verify(events)
+	if err := l.verify(events); err != nil {
+		return err
+	}
+	for _, a := range anchors {
+		if a.Seq < 1 {
+			continue
+		}
+		if a.Seq > int64(len(events)) {
+			return fmt.Errorf("%w: the log ends at entry %d, but entry %d was anchored", ErrTampered, len(events), a.Seq)
+		}
+		if events[a.Seq-1].Hash != a.Hash {
+			return fmt.Errorf("%w: entry %d differs from its anchor", ErrTampered, a.Seq)
+		}
+	}
+	return nil
+}
+
+// Anchor is the head of the chain at some moment, kept outside the
+// database: a later chain must still hold it.
+type Anchor struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	At   time.Time `json:"at"`
+}
+
+// Head returns the chain's last entry as an anchor (Seq 0 for an empty log).
+func (l *Log) Head(ctx context.Context) (Anchor, error) {
+	a := Anchor{At: l.now().UTC()}
+	err := l.db.QueryRow(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&a.Seq, &a.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Anchor{}, fmt.Errorf("read audit head: %w", err)
+	}
+	return a, nil
 }
 
 func (l *Log) read(ctx context.Context, q string, args ...any) ([]Event, error) {
@@ -154,10 +194,10 @@ func (l *Log) read(ctx context.Context, q string, args ...any) ([]Event, error) 
 // ErrTampered means the chain does not hold.
 var ErrTampered = errors.New("audit chain broken")
 
-func verify(events []Event) error {
+func (l *Log) verify(events []Event) error {
 	prev := ""
 	for i, e := range events {
-		if e.Seq != int64(i+1) || e.PrevHash != prev || e.Hash != hashOf(e) {
+		if e.Seq != int64(i+1) || e.PrevHash != prev || !hmac.Equal([]byte(e.Hash), []byte(l.hashOf(e))) {
 			return fmt.Errorf("%w at entry %d", ErrTampered, i+1)
 		}
 		prev = e.Hash
@@ -165,9 +205,10 @@ func verify(events []Event) error {
 	return nil
 }
 
-func hashOf(e Event) string {
+func (l *Log) hashOf(e Event) string {
 	e.Hash = ""
 	raw, _ := json.Marshal(e)
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
+	m := hmac.New(sha256.New, l.key)
+	m.Write(raw)
+	return hex.EncodeToString(m.Sum(nil))
 }

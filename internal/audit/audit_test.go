@@ -16,7 +16,7 @@ import (
 func TestAppendQueryAndReopen(t *testing.T) {
 	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
 		ctx := context.Background()
-		l := New(metadbtest.Open(t, cfg))
+		l := New(metadbtest.Open(t, cfg), testKey)
 		require.NoError(t, l.Append(ctx, Event{Action: ActionGrant, Tenant: "suwon", Actor: "onboarding", Subject: "token:abc"}))
 		require.NoError(t, l.Append(ctx, Event{Action: ActionDenied, Tenant: "seongnam", Actor: "token:def", Detail: "classify"}))
 		require.NoError(t, l.Append(ctx, Event{Action: ActionRevoke, Tenant: "suwon", Actor: "admin", Subject: "token:abc"}))
@@ -27,7 +27,7 @@ func TestAppendQueryAndReopen(t *testing.T) {
 		assert.Equal(t, ActionGrant, suwon[0].Action)
 		assert.Equal(t, int64(3), suwon[1].Seq)
 
-		reopened := New(metadbtest.Open(t, cfg))
+		reopened := New(metadbtest.Open(t, cfg), testKey)
 		require.NoError(t, reopened.Append(ctx, Event{Action: ActionApprove, Tenant: "yongin", Actor: "kim"}))
 		all, err := reopened.Query(ctx, "")
 		require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestAppendQueryAndReopen(t *testing.T) {
 func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
 		ctx := context.Background()
-		logs := []*Log{New(metadbtest.Open(t, cfg)), New(metadbtest.Open(t, cfg))}
+		logs := []*Log{New(metadbtest.Open(t, cfg), testKey), New(metadbtest.Open(t, cfg), testKey)}
 		const writers, each = 6, 15
 		var wg sync.WaitGroup
 		for w := range writers {
@@ -62,7 +62,7 @@ func TestTamperingIsDetected(t *testing.T) {
 	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
 		ctx := context.Background()
 		db := metadbtest.Open(t, cfg)
-		l := New(db)
+		l := New(db, testKey)
 		for _, who := range []string{"a", "b", "c"} {
 			require.NoError(t, l.Append(ctx, Event{Action: ActionGrant, Tenant: "suwon", Actor: who}))
 		}
@@ -85,7 +85,7 @@ func TestTamperingIsDetected(t *testing.T) {
 func TestOversizeFieldsAreCut(t *testing.T) {
 	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
 		ctx := context.Background()
-		l := New(metadbtest.Open(t, cfg))
+		l := New(metadbtest.Open(t, cfg), testKey)
 		huge := strings.Repeat("가", 300_000)
 		require.NoError(t, l.Append(ctx, Event{Action: ActionDenied, Tenant: huge, Actor: huge, Subject: huge, Detail: huge}))
 		all, err := l.Query(ctx, "")
@@ -96,5 +96,48 @@ func TestOversizeFieldsAreCut(t *testing.T) {
 		assert.True(t, strings.HasSuffix(e.Detail, "...(cut)"))
 		assert.True(t, strings.HasPrefix(e.Detail, "가가"), "cut on a character boundary")
 		require.NoError(t, l.Verify(ctx))
+	})
+}
+
+var testKey = []byte("audit-test-key-of-32-bytes-long!")
+
+// Someone who can write the database but holds no key can neither rewrite an
+// entry and recompute the chain, nor cut the chain short past an anchor.
+func TestKeyedChainAndAnchors(t *testing.T) {
+	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
+		ctx := context.Background()
+		db := metadbtest.Open(t, cfg)
+		l := New(db, testKey)
+		for _, who := range []string{"a", "b", "c", "d"} {
+			require.NoError(t, l.Append(ctx, Event{Action: ActionGrant, Tenant: "suwon", Actor: who}))
+		}
+		anchor, err := l.Head(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), anchor.Seq)
+		require.NoError(t, l.Verify(ctx, anchor))
+
+		// A forger with the database only rewrites entry 3 and recomputes
+		// every hash after it with the unkeyed scheme or another key.
+		forger := New(db, []byte("a key of the forger's own choice"))
+		events, err := l.Query(ctx, "")
+		require.NoError(t, err)
+		events[2].Actor = "x"
+		prev := events[1].Hash
+		for i := 2; i < len(events); i++ {
+			events[i].PrevHash = prev
+			events[i].Hash = forger.hashOf(events[i])
+			prev = events[i].Hash
+			_, err := db.Exec(ctx, "UPDATE audit_events SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+				events[i].Actor, events[i].PrevHash, events[i].Hash, events[i].Seq)
+			require.NoError(t, err)
+		}
+		assert.ErrorIs(t, l.Verify(ctx), ErrTampered, "a chain rewritten without the key")
+
+		// Cutting the tail off leaves a valid chain, which the anchor exposes.
+		db2 := metadbtest.Open(t, cfg)
+		_, err = db2.Exec(ctx, "DELETE FROM audit_events WHERE seq >= 3")
+		require.NoError(t, err)
+		require.NoError(t, l.Verify(ctx), "what is left is a valid chain")
+		assert.ErrorIs(t, l.Verify(ctx, anchor), ErrTampered, "but shorter than its anchor")
 	})
 }

@@ -160,7 +160,7 @@ func (s *Stack) startS3(ctx context.Context) error {
 func (s *Stack) createPlatformBuckets(ctx context.Context) error {
 	owned := map[tenancy.S3Credential][]string{
 		s.QualityGate: {objstore.BucketStaging, objstore.BucketQuarantine, objstore.BucketAITraining},
-		s.Platform:    {objstore.BucketModelRegistry, objstore.BucketCheckpoints},
+		s.Platform:    {objstore.BucketModelRegistry, objstore.BucketCheckpoints, objstore.BucketAudit},
 	}
 	for cred, buckets := range owned {
 		c, err := s.S3Client(cred)

@@ -25,6 +25,9 @@ const (
 	BucketAITraining    = "ai-training"
 	BucketModelRegistry = "model-registry"
 	BucketCheckpoints   = "checkpoints"
+	// BucketAudit holds anchors of the audit log's head, outside the
+	// database the log is in.
+	BucketAudit = "audit"
 )
 
 // TenantBucket is the raw-upload bucket of a tenant.

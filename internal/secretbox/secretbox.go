@@ -7,6 +7,7 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -144,4 +145,12 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write key: %w", err)
 	}
 	return key, f.Close()
+}
+
+// DeriveKey makes a key for one purpose from a key of the platform's, so one
+// key file serves several purposes without one use revealing another's key.
+func DeriveKey(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("dure/" + purpose + "/v1"))
+	return m.Sum(nil)
 }

@@ -96,7 +96,7 @@ func OpenBase(ctx context.Context, cfg config.Config, logger *slog.Logger, keys 
 	}
 	b := &Base{
 		Config: cfg, Logger: logger, DB: db,
-		Store: tenancy.NewStore(db, box), Audit: audit.New(db),
+		Store: tenancy.NewStore(db, box), Audit: audit.New(db, secretbox.DeriveKey(stateKey, "audit")),
 		Metrics: prometheus.NewRegistry(),
 		S3:      objstore.Endpoint{Address: cfg.S3Endpoint, Region: cfg.S3Region, Secure: cfg.S3TLS},
 	}

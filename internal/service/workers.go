@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -108,7 +109,18 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start control-plane worker: %w", err)
 	}
-	cp := &Worker{worker: w}
+	anchors := AuditAnchors{S3: platform, Log: b.Audit, Logger: b.Logger.With("component", "audit")}
+	anchorCtx, stopAnchors := context.WithCancel(context.WithoutCancel(ctx))
+	anchoring := make(chan struct{})
+	go func() {
+		defer close(anchoring)
+		anchors.Run(anchorCtx, AuditAnchorEvery)
+	}()
+	cp := &Worker{worker: w, closers: []func() error{func() error {
+		stopAnchors()
+		<-anchoring
+		return nil
+	}}}
 	if err := ensureRetrainingSchedule(ctx, tc, b.Config.RetrainCron); err != nil {
 		_ = cp.Close()
 		return nil, fmt.Errorf("retraining schedule: %w", err)
@@ -119,6 +131,10 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 	}
 	return cp, nil
 }
+
+// AuditAnchorEvery is how often the control plane anchors the audit log's
+// head outside the database.
+const AuditAnchorEvery = time.Minute
 
 // ensurePlatformTokens writes an operator and a platform-admin token once
 // (mode 0600) to the token dir, so a new platform has someone who may act.

@@ -144,6 +144,15 @@ func TestProductionTopology(t *testing.T) {
 	c.assertGatewayRefusals(ctx, pilots)
 	c.assertLineage(ctx, pilots)
 	c.assertHistoriesClean(ctx, pilots)
+	var verified struct {
+		OK             bool  `json:"ok"`
+		Entries        int64 `json:"entries"`
+		AnchorsChecked int   `json:"anchors_checked"`
+	}
+	c.cliJSON(ctx, &verified, "audit", "verify")
+	assert.True(t, verified.OK)
+	assert.Greater(t, verified.Entries, int64(10), "grants, decisions and refusals of every service are in one chain")
+	assert.GreaterOrEqual(t, verified.AnchorsChecked, 1, "the control plane anchored the head at start")
 	phases.done("skeleton assertions")
 
 	// Each city's raw upload lives in its own pool and no other; approved
