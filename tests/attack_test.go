@@ -18,10 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dure-platform/dure/internal/apiclient"
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/demo"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/tenancy"
+	"github.com/dure-platform/dure/internal/tenantapi"
 	"github.com/dure-platform/dure/workflows"
 )
 
@@ -280,4 +282,57 @@ func TestAttackMultipartUploadCannotPassTheQuota(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, call(t, http.MethodPut, "/v1/tenants/hanam/uploads/small.jsonl", uploader, make([]byte, 1<<20)),
 		"what fits still fits")
+}
+
+// Tenants had no supported way to get their own S3 keys: only by reading the
+// platform's files, which held the platform's secrets too. The tenant admin
+// now fetches and rotates them through the gateway, and only that role.
+func TestTenantAdminFetchesAndRotatesItsS3Key(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, adminTok, err := stack.Store.IssueToken(ctx, "seongnam", tenancy.RoleTenantAdmin)
+	require.NoError(t, err)
+	uploader, _, err := stack.Store.IssueToken(ctx, "seongnam", tenancy.RoleTenantUploader)
+	require.NoError(t, err)
+	otherAdmin, _, err := stack.Store.IssueToken(ctx, "yongin", tenancy.RoleTenantAdmin)
+	require.NoError(t, err)
+	platformAdmin, _, err := stack.Store.IssueToken(ctx, "", tenancy.RolePlatformAdmin)
+	require.NoError(t, err)
+	for name, tok := range map[string]string{"uploader": uploader, "another tenant's admin": otherAdmin, "platform admin": platformAdmin} {
+		assert.Equal(t, http.StatusForbidden, call(t, http.MethodGet, "/v1/tenants/seongnam/s3-credentials", tok, nil), name)
+		assert.Equal(t, http.StatusForbidden, call(t, http.MethodPost, "/v1/tenants/seongnam/s3-credentials/rotate", tok, nil), name)
+	}
+
+	api := &apiclient.Client{BaseURL: stack.GatewayURL, Token: admin}
+	var key tenantapi.S3Key
+	require.NoError(t, api.Do(ctx, http.MethodGet, "/v1/tenants/seongnam/s3-credentials", nil, &key))
+	own, err := objstore.Client(objstore.Endpoint{Address: key.Endpoint, Region: key.Region}, key.AccessKey, key.SecretKey)
+	require.NoError(t, err)
+	_, err = own.StatObject(ctx, key.Bucket, "uploads/seongnam.jsonl", minio.StatObjectOptions{})
+	require.NoError(t, err, "the fetched key reaches the tenant's bucket")
+
+	var rotated tenantapi.S3Key
+	require.NoError(t, api.Do(ctx, http.MethodPost, "/v1/tenants/seongnam/s3-credentials/rotate", nil, &rotated))
+	assert.NotEqual(t, key.AccessKey, rotated.AccessKey)
+	_, err = own.StatObject(ctx, key.Bucket, "uploads/seongnam.jsonl", minio.StatObjectOptions{})
+	assert.Error(t, err, "the old key is refused")
+	fresh, err := objstore.Client(objstore.Endpoint{Address: rotated.Endpoint, Region: rotated.Region}, rotated.AccessKey, rotated.SecretKey)
+	require.NoError(t, err)
+	_, err = fresh.StatObject(ctx, rotated.Bucket, "uploads/seongnam.jsonl", minio.StatObjectOptions{})
+	require.NoError(t, err, "the new key reaches the bucket")
+	body := "{}\n"
+	_, err = fresh.PutObject(ctx, rotated.Bucket, "uploads/after-rotation.jsonl", strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	require.NoError(t, err, "and writes to it")
+
+	var read, rotations int
+	for _, e := range auditEvents(t, "seongnam") {
+		if e.Actor == "token:"+adminTok.ID && e.Action == audit.ActionS3KeyRead {
+			read++
+		}
+		if e.Actor == "token:"+adminTok.ID && e.Action == audit.ActionS3KeyRotate {
+			rotations++
+		}
+	}
+	assert.Equal(t, 1, read, "every read of the secret is audited")
+	assert.Equal(t, 1, rotations)
 }

@@ -161,6 +161,7 @@ func gatewayCells(t *testing.T, token, caller, owner string) []cell {
 		{"api workflow status", http.MethodGet, "/v1/tenants/" + owner + "/workflows/" + ingestion, nil},
 		{"api models", http.MethodGet, "/v1/tenants/" + owner + "/models", nil},
 		{"api audit", http.MethodGet, "/v1/tenants/" + owner + "/audit", nil},
+		{"api s3 credentials", http.MethodGet, "/v1/tenants/" + owner + "/s3-credentials", nil},
 	}
 	var cells []cell
 	for _, r := range routes {

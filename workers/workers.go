@@ -46,6 +46,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		"ModelPromotion":    workflows.ModelPromotion,
 		"Retraining":        workflows.Retraining,
 		"GPUPool":           workflows.GPUPool,
+		"TenantKeyRotation": workflows.TenantKeyRotation,
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
@@ -54,6 +55,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityDeleteStorageIdentity: a.Storage.DeleteStorageIdentity,
 		workflows.ActivityEnsureTenantBucket:    a.Storage.EnsureTenantBucket,
 		workflows.ActivityDeleteTenantBucket:    a.Storage.DeleteTenantBucket,
+		workflows.ActivityRotateStorageKey:      a.Storage.RotateStorageKey,
 		workflows.ActivityIssueTenantToken:      a.Identity.IssueTenantToken,
 		workflows.ActivityRevokeToken:           a.Identity.RevokeToken,
 		workflows.ActivityRecordTenant:          a.Identity.RecordTenant,

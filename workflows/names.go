@@ -32,6 +32,7 @@ const (
 	ActivityDeleteStorageIdentity = "DeleteStorageIdentity"
 	ActivityEnsureTenantBucket    = "EnsureTenantBucket"
 	ActivityDeleteTenantBucket    = "DeleteTenantBucket"
+	ActivityRotateStorageKey      = "RotateStorageKey"
 	ActivityIssueTenantToken      = "IssueTenantToken"
 	ActivityRevokeToken           = "RevokeToken"
 	ActivityRecordTenant          = "RecordTenant"

@@ -467,3 +467,40 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
+
+// RotateKey gives the user a new S3 key and then removes the old one, whose
+// requests fail from then on. The user keeps every other key it has.
+func (a *AdminOps) RotateKey(ctx context.Context, uid, oldAccessKey string) (Credential, error) {
+	before, err := a.UserInfo(ctx, uid)
+	if err != nil {
+		return Credential{}, err
+	}
+	had := map[string]bool{}
+	for _, k := range before.Keys {
+		had[k.AccessKey] = true
+	}
+	q := url.Values{"key": {""}, "uid": {uid}, "key-type": {"s3"}, "generate-key": {"true"}}
+	var keys []UserKey
+	if err := a.do(ctx, "create key for "+uid, http.MethodPut, "/admin/user", q, &keys); err != nil {
+		return Credential{}, err
+	}
+	var fresh Credential
+	for _, k := range keys {
+		// The answer lists every key of the user: the new one is the one
+		// the user did not have before.
+		if k.User == uid && !had[k.AccessKey] {
+			fresh = k.Credential
+		}
+	}
+	if fresh.AccessKey == "" {
+		return Credential{}, fmt.Errorf("rgw admin: rotate key of %s: no new key in the answer", uid)
+	}
+	if oldAccessKey != "" {
+		q = url.Values{"key": {""}, "uid": {uid}, "key-type": {"s3"}, "access-key": {oldAccessKey}}
+		if err := a.do(ctx, "remove old key of "+uid, http.MethodDelete, "/admin/user", q, nil); err != nil {
+			return fresh, fmt.Errorf("rgw admin: the new key of %s works, but the old one was not removed: %w", uid, err)
+		}
+	}
+	a.log.InfoContext(ctx, "rgw key rotated", "uid", uid)
+	return fresh, nil
+}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dure-platform/dure/activities/cephadmin"
@@ -15,6 +16,36 @@ import (
 type CephProvisioner struct {
 	Tenants *cephadmin.TenantStorage
 	Store   *tenancy.Store
+	// Keys rotates RGW users' keys (cephadmin.AdminOps).
+	Keys KeyRotator
+}
+
+// KeyRotator replaces an RGW user's S3 key.
+type KeyRotator interface {
+	RotateKey(ctx context.Context, uid, oldAccessKey string) (cephadmin.Credential, error)
+}
+
+// RotateKey gives the tenant's RGW user a new key, removes the old one, and
+// records the new pair.
+func (p CephProvisioner) RotateKey(ctx context.Context, tenantID string) (tenancy.S3Credential, error) {
+	old, err := p.Store.S3CredentialFor(ctx, tenantID)
+	if err != nil {
+		return tenancy.S3Credential{}, err
+	}
+	if p.Keys == nil {
+		return tenancy.S3Credential{}, errors.New("no key rotator configured")
+	}
+	fresh, err := p.Keys.RotateKey(ctx, tenantID, old.AccessKey)
+	if fresh.AccessKey != "" {
+		// Even when the old key could not be removed, the new one is the
+		// tenant's from now on.
+		cred := tenancy.S3Credential{AccessKey: fresh.AccessKey, SecretKey: fresh.SecretKey, Owner: tenantID, Role: S3RoleCephUser}
+		if perr := p.Store.PutS3Credential(ctx, cred); perr != nil {
+			return tenancy.S3Credential{}, errors.Join(err, perr)
+		}
+		return cred, err
+	}
+	return tenancy.S3Credential{}, err
 }
 
 // S3RoleCephUser marks credentials that RGW, not the platform, authenticates.

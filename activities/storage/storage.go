@@ -26,6 +26,8 @@ import (
 type IdentityProvisioner interface {
 	EnsureUser(ctx context.Context, tenantID string, quotaBytes int64) (cred tenancy.S3Credential, created bool, err error)
 	DeleteUser(ctx context.Context, tenantID string) error
+	// RotateKey gives the tenant a new key pair; the old one stops working.
+	RotateKey(ctx context.Context, tenantID string) (tenancy.S3Credential, error)
 }
 
 // Credentials resolves the S3 credential of a tenant or platform service.
@@ -71,6 +73,36 @@ func (a *Activities) DeleteStorageIdentity(ctx context.Context, tenantID string)
 	return a.Provisioner.DeleteUser(ctx, tenantID)
 }
 
+// RotateStorageKey replaces the tenant's S3 key pair. Only the new access
+// key is returned: the secret stays in the sealed records, where the tenant
+// admin fetches it through the gateway.
+func (a *Activities) RotateStorageKey(ctx context.Context, tenantID string) (workflows.StorageIdentity, error) {
+	if err := tenancy.ValidateTenantID(tenantID); err != nil {
+		return workflows.StorageIdentity{}, temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrBadInput, err)
+	}
+	cred, err := a.Provisioner.RotateKey(ctx, tenantID)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		return workflows.StorageIdentity{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("tenant %s has no S3 identity", tenantID), workflows.ErrBadInput, err)
+	}
+	if err != nil {
+		return workflows.StorageIdentity{}, fmt.Errorf("rotate s3 key of %s: %w", tenantID, err)
+	}
+	if a.Principal == nil {
+		// This S3 server names principals by access key: the bucket policy
+		// must name the new one. The platform sets it, as the old key that
+		// owned the bucket is gone.
+		platform, err := objstore.Client(a.Endpoint, a.Platform.AccessKey, a.Platform.SecretKey)
+		if err != nil {
+			return workflows.StorageIdentity{}, err
+		}
+		if err := a.setTenantPolicy(ctx, platform, tenantID, cred); err != nil {
+			return workflows.StorageIdentity{}, err
+		}
+	}
+	activity.GetLogger(ctx).Info("s3 key rotated", "tenant", tenantID, "access_key", cred.AccessKey)
+	return workflows.StorageIdentity{TenantID: tenantID, AccessKey: cred.AccessKey}, nil
+}
+
 // EnsureTenantBucket creates the tenant's bucket as the tenant itself, so the
 // tenant owns it, and lets the quality gate read it.
 func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.TenantBucketInput) (workflows.TenantBucket, error) {
@@ -92,18 +124,27 @@ func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.Tenant
 			return workflows.TenantBucket{}, err
 		}
 	}
+	if err := a.setTenantPolicy(ctx, client, in.TenantID, cred); err != nil {
+		return workflows.TenantBucket{}, err
+	}
+	return workflows.TenantBucket{Bucket: bucket, Created: !exists}, nil
+}
+
+// setTenantPolicy lets the tenant use its bucket and the quality gate read it.
+func (a *Activities) setTenantPolicy(ctx context.Context, client *minio.Client, tenantID string, cred tenancy.S3Credential) error {
+	bucket := objstore.TenantBucket(tenantID)
 	owner := cred.AccessKey
 	if a.Principal != nil {
-		owner = a.Principal(in.TenantID, cred)
+		owner = a.Principal(tenantID, cred)
 	}
 	policy, err := tenantBucketPolicy(bucket, owner, a.QualityGate)
 	if err != nil {
-		return workflows.TenantBucket{}, err
+		return err
 	}
 	if err := client.SetBucketPolicy(ctx, bucket, policy); err != nil {
-		return workflows.TenantBucket{}, fmt.Errorf("set policy on %s: %w", bucket, err)
+		return fmt.Errorf("set policy on %s: %w", bucket, err)
 	}
-	return workflows.TenantBucket{Bucket: bucket, Created: !exists}, nil
+	return nil
 }
 
 // DeleteTenantBucket empties and removes the tenant's bucket.
@@ -189,6 +230,16 @@ func (p StoreProvisioner) EnsureUser(ctx context.Context, tenantID string, quota
 	}
 	cred, err = p.Store.EnsureS3Credential(ctx, tenantID, S3RoleTenant)
 	return cred, err == nil, err
+}
+
+// RotateKey replaces the tenant's key pair in the records the embedded S3
+// reads for every request, so the old pair is refused at once.
+func (p StoreProvisioner) RotateKey(ctx context.Context, tenantID string) (tenancy.S3Credential, error) {
+	old, err := p.Store.S3CredentialFor(ctx, tenantID)
+	if err != nil {
+		return tenancy.S3Credential{}, err
+	}
+	return p.Store.ReplaceS3Credential(ctx, tenantID, old.Role)
 }
 
 // DeleteUser removes the tenant's credentials (requests signed with them fail

@@ -28,6 +28,8 @@ const (
 	ActionDenied      = "denied"
 	ActionTenantAdded = "tenant-added"
 	ActionTenantGone  = "tenant-removed"
+	ActionS3KeyRead   = "s3-key-read"
+	ActionS3KeyRotate = "s3-key-rotated"
 )
 
 // Event is one audit entry. It names actors, tokens and objects by id only.

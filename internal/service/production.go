@@ -36,6 +36,7 @@ func ProductionControlPlane(ctx context.Context, b *Base) (ControlPlaneDeps, fun
 		Provisioner: storage.CephProvisioner{
 			Tenants: cephadmin.NewTenantStorage(admin, cluster, cephadmin.TenantStorageConfig{Logger: logger}),
 			Store:   b.Store,
+			Keys:    admin,
 		},
 		Principal:            func(tenantID string, _ tenancy.S3Credential) string { return storage.RGWPrincipal(tenantID) },
 		QualityGatePrincipal: storage.RGWPrincipal(gateUID),

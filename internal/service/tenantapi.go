@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -172,4 +173,37 @@ func (b *tenantAPIBackend) Decide(ctx context.Context, workflowID string, d tena
 		return "", err
 	}
 	return verdict, nil
+}
+
+func (b *tenantAPIBackend) S3Key(ctx context.Context, tenant string) (tenantapi.S3Key, error) {
+	cred, err := b.store.S3CredentialFor(ctx, tenant)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		return tenantapi.S3Key{}, tenantapi.ErrNotFound
+	}
+	if err != nil {
+		return tenantapi.S3Key{}, err
+	}
+	return tenantapi.S3Key{Endpoint: b.endpoint.Address, Region: b.endpoint.Region, Bucket: objstore.TenantBucket(tenant),
+		AccessKey: cred.AccessKey, SecretKey: cred.SecretKey}, nil
+}
+
+// RotateS3Key runs the rotation on the control plane, which alone holds the
+// storage administrator's keys, then reads the new pair from the records.
+func (b *tenantAPIBackend) RotateS3Key(ctx context.Context, tenant string) (tenantapi.S3Key, error) {
+	run, err := b.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.TenantKeyRotationID(tenant), TaskQueue: workflows.TaskQueueControlPlane,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, "TenantKeyRotation", workflows.TenantKeyRotationInput{TenantID: tenant})
+	if err != nil {
+		return tenantapi.S3Key{}, fmt.Errorf("start key rotation: %w", err)
+	}
+	var res workflows.TenantKeyRotationResult
+	if err := run.Get(ctx, &res); err != nil {
+		return tenantapi.S3Key{}, fmt.Errorf("key rotation of %s: %w", tenant, err)
+	}
+	key, err := b.S3Key(ctx, tenant)
+	if err == nil && key.AccessKey != res.AccessKey {
+		return tenantapi.S3Key{}, fmt.Errorf("key rotation of %s: another rotation followed this one", tenant)
+	}
+	return key, err
 }

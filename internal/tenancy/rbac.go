@@ -21,6 +21,9 @@ const (
 	PermManageTenants  Permission = "manage-tenants"
 	PermManageTokens   Permission = "manage-tokens"
 	PermReadAuditTrail Permission = "read-audit"
+	// PermManageS3Keys lets a tenant's own admin read and rotate the
+	// tenant's S3 key pair; no platform role holds it.
+	PermManageS3Keys Permission = "manage-s3-keys"
 )
 
 // rolePermissions is the platform's role table. Platform roles act across
@@ -31,7 +34,7 @@ var rolePermissions = map[Role][]Permission{
 	RoleOperator: {PermReadUploads, PermReadDatasets, PermReadWorkflows, PermReadModels, PermApproveData,
 		PermPromoteModel, PermReadAuditTrail},
 	RoleTenantAdmin: {PermClassify, PermUpload, PermReadUploads, PermReadDatasets, PermReadWorkflows, PermReadModels,
-		PermManageTokens, PermReadAuditTrail},
+		PermManageTokens, PermReadAuditTrail, PermManageS3Keys},
 	RoleTenantUploader: {PermUpload, PermReadUploads, PermReadWorkflows},
 	RoleTenantClient:   {PermClassify},
 }

@@ -214,15 +214,10 @@ func (s *Store) EnsureS3Credential(ctx context.Context, owner, role string) (S3C
 	if cred, err := s.S3CredentialFor(ctx, owner); err == nil || !errors.Is(err, ErrNotFound) {
 		return cred, err
 	}
-	access, err := randomString(10, strings.ToUpper)
+	cred, err := newS3Credential(owner, role)
 	if err != nil {
 		return S3Credential{}, err
 	}
-	secret, err := randomString(30, nil)
-	if err != nil {
-		return S3Credential{}, err
-	}
-	cred := S3Credential{AccessKey: "DURE" + access, SecretKey: secret, Owner: owner, Role: role}
 	sealed, err := s.sealS3Secret(cred)
 	if err != nil {
 		return S3Credential{}, err
@@ -235,6 +230,29 @@ ON CONFLICT (owner) DO NOTHING`, cred.AccessKey, owner, role, sealed)
 		return S3Credential{}, fmt.Errorf("store s3 credential of %s: %w", owner, err)
 	}
 	return s.S3CredentialFor(ctx, owner)
+}
+
+// ReplaceS3Credential gives the owner a new random key pair in place of the
+// one it holds, in one step: the old pair stops working as the new one
+// starts.
+func (s *Store) ReplaceS3Credential(ctx context.Context, owner, role string) (S3Credential, error) {
+	cred, err := newS3Credential(owner, role)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	return cred, s.PutS3Credential(ctx, cred)
+}
+
+func newS3Credential(owner, role string) (S3Credential, error) {
+	access, err := randomString(10, strings.ToUpper)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	secret, err := randomString(30, nil)
+	if err != nil {
+		return S3Credential{}, err
+	}
+	return S3Credential{AccessKey: "DURE" + access, SecretKey: secret, Owner: owner, Role: role}, nil
 }
 
 // PutS3Credential stores a credential with a known key pair (the S3 root

@@ -69,6 +69,19 @@ type Backend interface {
 	// Decide sends an operator's decision on an ingested batch; the workflow's
 	// validator may refuse it (ErrRefused).
 	Decide(ctx context.Context, workflowID string, d Decision) (string, error)
+	// S3Key returns the tenant's S3 key pair; RotateS3Key replaces it and
+	// returns the new one.
+	S3Key(ctx context.Context, tenant string) (S3Key, error)
+	RotateS3Key(ctx context.Context, tenant string) (S3Key, error)
+}
+
+// S3Key is what a tenant needs to reach its bucket with its own S3 client.
+type S3Key struct {
+	Endpoint  string `json:"endpoint"`
+	Region    string `json:"region"`
+	Bucket    string `json:"bucket"`
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key"`
 }
 
 // Decision is an operator's verdict on a batch.
@@ -129,6 +142,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/tokens", a.scoped(tenancy.PermManageTokens, a.listTokens))
 	mux.HandleFunc("POST /v1/tenants/{tenant}/tokens/{id}/rotate", a.scoped(tenancy.PermManageTokens, a.rotateToken))
 	mux.HandleFunc("DELETE /v1/tenants/{tenant}/tokens/{id}", a.scoped(tenancy.PermManageTokens, a.revokeToken))
+	mux.HandleFunc("GET /v1/tenants/{tenant}/s3-credentials", a.scoped(tenancy.PermManageS3Keys, a.s3Key))
+	mux.HandleFunc("POST /v1/tenants/{tenant}/s3-credentials/rotate", a.scoped(tenancy.PermManageS3Keys, a.rotateS3Key))
 	mux.HandleFunc("GET /v1/models", a.platform(tenancy.PermReadModels, a.listModels))
 	mux.HandleFunc("GET /v1/models/{version}", a.platform(tenancy.PermReadModels, a.getModel))
 	return mux
@@ -378,6 +393,24 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, caller tenancy
 	}
 	a.record(r.Context(), audit.Event{Action: audit.ActionRevoke, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "token:" + old.ID})
 	writeJSON(w, http.StatusOK, map[string]string{"revoked": old.ID})
+}
+
+// s3Key hands the tenant admin its S3 key pair; every read is audited.
+func (a *API) s3Key(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
+	key, err := a.backend.S3Key(r.Context(), tenant)
+	if err == nil {
+		a.record(r.Context(), audit.Event{Action: audit.ActionS3KeyRead, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "s3:" + key.AccessKey})
+	}
+	a.answer(w, key, err)
+}
+
+// rotateS3Key replaces the tenant's key pair and hands over the new one.
+func (a *API) rotateS3Key(w http.ResponseWriter, r *http.Request, caller tenancy.Token, tenant string) {
+	key, err := a.backend.RotateS3Key(r.Context(), tenant)
+	if err == nil {
+		a.record(r.Context(), audit.Event{Action: audit.ActionS3KeyRotate, Tenant: tenant, Actor: "token:" + caller.ID, Subject: "s3:" + key.AccessKey})
+	}
+	a.answer(w, key, err)
 }
 
 func (a *API) record(ctx context.Context, e audit.Event) {
