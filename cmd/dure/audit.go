@@ -42,7 +42,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	anchors, err := service.AuditAnchors{S3: platform, Log: b.Audit}.Latest(ctx, anchorCount)
+	installation, err := b.DB.InstallationID(ctx)
+	if err != nil {
+		return err
+	}
+	anchors, err := service.AuditAnchors{S3: platform, Log: b.Audit, Installation: installation}.Latest(ctx, anchorCount)
 	if err != nil {
 		return err
 	}

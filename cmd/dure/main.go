@@ -60,6 +60,7 @@ func commands() []command {
 		{"decide", "approve or reject an ingested batch (operator token)", runDecide},
 		{"tokens", "list, rotate or revoke a tenant's tokens (tenant-admin or platform-admin token)", runTokens},
 		{"models", "list registered model versions and their lineage", runModels},
+		{"s3-keys", "show or rotate your tenant's S3 key pair (tenant-admin token)", runS3Keys},
 		{"audit", "verify the audit log's keyed chain against its anchors: audit verify", runAudit},
 	}
 }

@@ -130,3 +130,35 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return json.NewEncoder(stdout).Encode(models)
 }
+
+// runS3Keys shows or rotates a tenant's S3 key pair (tenant-admin token).
+func runS3Keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "show" && args[0] != "rotate") {
+		return usageError{errors.New("usage: dure s3-keys show|rotate --tenant T --token-file F")}
+	}
+	fs := flag.NewFlagSet("dure s3-keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var api apiFlags
+	api.register(fs)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if api.tenant == "" {
+		return usageError{errors.New("s3-keys needs --tenant")}
+	}
+	c, err := api.client()
+	if err != nil {
+		return err
+	}
+	var key apiclient.S3Key
+	if args[0] == "show" {
+		key, err = c.S3Key(ctx, api.tenant)
+	} else {
+		key, err = c.RotateS3Key(ctx, api.tenant)
+		fmt.Fprintln(stderr, "the old key no longer works; store the new one now")
+	}
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(key)
+}

@@ -180,3 +180,26 @@ func (c *Client) Models(ctx context.Context, tenant string) ([]map[string]any, e
 	err := c.Do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
 }
+
+// S3Key is a tenant's S3 key pair and where to use it.
+type S3Key struct {
+	Endpoint  string `json:"endpoint"`
+	Region    string `json:"region"`
+	Bucket    string `json:"bucket"`
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key"`
+}
+
+// S3Key fetches the tenant's S3 key pair (tenant-admin).
+func (c *Client) S3Key(ctx context.Context, tenant string) (S3Key, error) {
+	var out S3Key
+	err := c.Do(ctx, http.MethodGet, "/v1/tenants/"+url.PathEscape(tenant)+"/s3-credentials", nil, &out)
+	return out, err
+}
+
+// RotateS3Key replaces the tenant's S3 key pair and returns the new one.
+func (c *Client) RotateS3Key(ctx context.Context, tenant string) (S3Key, error) {
+	var out S3Key
+	err := c.Do(ctx, http.MethodPost, "/v1/tenants/"+url.PathEscape(tenant)+"/s3-credentials/rotate", nil, &out)
+	return out, err
+}

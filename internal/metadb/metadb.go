@@ -8,7 +8,9 @@ package metadb
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -375,3 +377,23 @@ func FromNullMicros(v sql.NullInt64) *time.Time {
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// InstallationID names this database among the deployments that may share
+// other systems (an S3 cluster, say): a random id made on first use, the same
+// for every service and every start.
+func (d *DB) InstallationID(ctx context.Context) (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("installation id: %w", err)
+	}
+	_, err := d.Exec(ctx, "INSERT INTO installation (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING",
+		hex.EncodeToString(b), Micros(time.Now()))
+	if err != nil {
+		return "", fmt.Errorf("installation id: %w", err)
+	}
+	var id string
+	if err := d.QueryRow(ctx, "SELECT id FROM installation WHERE singleton = 1").Scan(&id); err != nil {
+		return "", fmt.Errorf("installation id: %w", err)
+	}
+	return id, nil
+}

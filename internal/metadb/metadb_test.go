@@ -127,3 +127,23 @@ func TestConfigValidation(t *testing.T) {
 	}
 	assert.Equal(t, "postgres://dure:xxxxx@db/dure", metadb.Config{URL: "postgres://dure:secret@db/dure"}.Redacted())
 }
+
+func TestInstallationIDIsOneAndStable(t *testing.T) {
+	metadbtest.Each(t, func(t *testing.T, cfg metadb.Config) {
+		ctx := context.Background()
+		ids := make([]string, 6)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				id, err := metadbtest.Open(t, cfg).InstallationID(ctx)
+				assert.NoError(t, err)
+				ids[i] = id
+			})
+		}
+		wg.Wait()
+		for _, id := range ids {
+			assert.Len(t, id, 16)
+			assert.Equal(t, ids[0], id, "every service sees one id")
+		}
+	})
+}

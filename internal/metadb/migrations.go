@@ -87,6 +87,12 @@ CREATE TABLE model_aliases (
 	version INTEGER NOT NULL REFERENCES model_versions (version),
 	set_at  BIGINT NOT NULL
 )`},
+	{2, "installation identity", `
+CREATE TABLE installation (
+	singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+	id        TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+)`},
 }
 
 // SchemaVersion is the version this build's migrations bring a database to.

@@ -15,16 +15,19 @@ import (
 
 // AuditAnchors keeps anchors of the audit log's head in the audit bucket,
 // outside the database the log lives in: whoever can write the database
-// cannot then cut the chain short without it showing.
+// cannot then cut the chain short without it showing. Anchors are kept per
+// installation (metadb.DB.InstallationID), so deployments sharing one S3
+// cluster never read each other's.
 type AuditAnchors struct {
-	S3     *minio.Client
-	Log    *audit.Log
-	Logger *slog.Logger
+	S3           *minio.Client
+	Log          *audit.Log
+	Installation string
+	Logger       *slog.Logger
 }
 
-const anchorPrefix = "anchors/"
+func (a AuditAnchors) prefix() string { return "anchors/" + a.Installation + "/" }
 
-func anchorKey(seq int64) string { return fmt.Sprintf("%s%012d.json", anchorPrefix, seq) }
+func (a AuditAnchors) key(seq int64) string { return fmt.Sprintf("%s%012d.json", a.prefix(), seq) }
 
 // Take anchors the current head, unless it is anchored already or the log
 // is empty, and reports whether it wrote one.
@@ -33,7 +36,7 @@ func (a AuditAnchors) Take(ctx context.Context) (audit.Anchor, bool, error) {
 	if err != nil || head.Seq == 0 {
 		return head, false, err
 	}
-	key := anchorKey(head.Seq)
+	key := a.key(head.Seq)
 	if _, err := a.S3.StatObject(ctx, objstore.BucketAudit, key, minio.StatObjectOptions{}); err == nil {
 		return head, false, nil
 	}
@@ -46,7 +49,7 @@ func (a AuditAnchors) Take(ctx context.Context) (audit.Anchor, bool, error) {
 // Latest returns the newest n anchors, oldest first.
 func (a AuditAnchors) Latest(ctx context.Context, n int) ([]audit.Anchor, error) {
 	var keys []string
-	for obj := range a.S3.ListObjects(ctx, objstore.BucketAudit, minio.ListObjectsOptions{Prefix: anchorPrefix}) {
+	for obj := range a.S3.ListObjects(ctx, objstore.BucketAudit, minio.ListObjectsOptions{Prefix: a.prefix()}) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list audit anchors: %w", obj.Err)
 		}

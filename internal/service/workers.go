@@ -109,7 +109,11 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start control-plane worker: %w", err)
 	}
-	anchors := AuditAnchors{S3: platform, Log: b.Audit, Logger: b.Logger.With("component", "audit")}
+	installation, err := b.DB.InstallationID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	anchors := AuditAnchors{S3: platform, Log: b.Audit, Installation: installation, Logger: b.Logger.With("component", "audit")}
 	anchorCtx, stopAnchors := context.WithCancel(context.WithoutCancel(ctx))
 	anchoring := make(chan struct{})
 	go func() {

@@ -188,6 +188,11 @@ func TestProductionTopology(t *testing.T) {
 	assert.Len(t, models, 1, "the registry keeps its version")
 	phases.done("kill every process, restart, serve again")
 
+	// A tenant admin rotates the city's RGW key through the gateway; the
+	// control plane does it on Ceph.
+	c.assertS3KeyRotation(ctx, pilots[0])
+	phases.done("rotate a tenant's RGW key")
+
 	// A GPU host dies mid-training: the pool notices, the training leases a
 	// GPU on the other host and resumes from the checkpoint in S3.
 	c.assertTrainingSurvivesItsHost(ctx, tc, train)
@@ -203,6 +208,23 @@ func (c *cluster) assertClassifies(ctx context.Context, p pilot, version int) {
 		"--token-file", c.TokenFile(p.id, string(tenancy.RoleTenantClient)))
 	assert.Contains(c.t, testkit.KnownDepartments(), got.Department)
 	assert.Equal(c.t, version, got.ModelVersion)
+}
+
+func (c *cluster) assertS3KeyRotation(ctx context.Context, p pilot) {
+	c.t.Helper()
+	admin := c.TokenFile(p.id, string(tenancy.RoleTenantAdmin))
+	var old, fresh apiclient.S3Key
+	c.cliJSON(ctx, &old, "s3-keys", "show", "--tenant", p.id, "--token-file", admin)
+	c.cliJSON(ctx, &fresh, "s3-keys", "rotate", "--tenant", p.id, "--token-file", admin)
+	require.NotEqual(c.t, old.AccessKey, fresh.AccessKey)
+	reach := func(k apiclient.S3Key) error {
+		s3, err := objstore.Client(objstore.Endpoint{Address: k.Endpoint, Region: k.Region}, k.AccessKey, k.SecretKey)
+		require.NoError(c.t, err)
+		_, err = s3.StatObject(ctx, k.Bucket, "uploads/"+p.sample, minio.StatObjectOptions{})
+		return err
+	}
+	assert.Error(c.t, reach(old), "RGW refuses the rotated-out key")
+	assert.NoError(c.t, reach(fresh), "the new key reaches the city's bucket")
 }
 
 // inspect opens the metadata database as a service would, to check what the
