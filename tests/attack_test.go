@@ -336,3 +336,26 @@ func TestTenantAdminFetchesAndRotatesItsS3Key(t *testing.T) {
 	assert.Equal(t, 1, read, "every read of the secret is audited")
 	assert.Equal(t, 1, rotations)
 }
+
+// A replica once classified for anyone who reached its port, tenant token or
+// not; it answers only the gateway now.
+func TestAttackReplicaRefusesCallersOtherThanTheGateway(t *testing.T) {
+	ctx := context.Background()
+	client, _, err := stack.Store.IssueToken(ctx, "suwon", tenancy.RoleTenantClient)
+	require.NoError(t, err)
+	body := []byte(`{"title":"가로등","body":"가로등이 꺼져 있습니다"}`)
+	for name, url := range stack.ReplicaURLs {
+		for _, token := range []string{"", client, "dure_forged_x"} {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/classify", bytes.NewReader(body))
+			require.NoError(t, err)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s with token %.10q", name, token)
+		}
+	}
+	assert.Equal(t, http.StatusOK, call(t, http.MethodPost, "/v1/classify", client, body), "through the gateway it works")
+}

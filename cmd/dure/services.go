@@ -210,7 +210,11 @@ func runGateway(ctx context.Context, args []string, _, stderr io.Writer) error {
 			for _, rep := range r.cfg.Replicas {
 				urls = append(urls, rep.URL)
 			}
-			h, err := service.NewGateway(ctx, r.base, r.tc, urls)
+			clientToken, err := config.ReadSecretFile(r.cfg.ReplicaClientTokenFile)
+			if err != nil {
+				return err
+			}
+			h, err := service.NewGateway(ctx, r.base, r.tc, urls, clientToken)
 			if err != nil {
 				return err
 			}
@@ -234,7 +238,11 @@ func runInference(ctx context.Context, args []string, _, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			inf, err := service.StartInference(ctx, r.base, r.cfg.ReplicaName, adminToken, 0)
+			clientToken, err := config.ReadSecretFile(r.cfg.ReplicaClientTokenFile)
+			if err != nil {
+				return err
+			}
+			inf, err := service.StartInference(ctx, r.base, r.cfg.ReplicaName, adminToken, clientToken, 0)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@
 #   state_key                    hex AES-256 key sealing secrets in the metadata database
 #   codec_key                    hex AES-256 key of Temporal workflow payloads
 #   replica_admin_token          token the control plane loads models on replicas with
+#   replica_client_token         token the gateway classifies on replicas with
 #
 # It does not write ceph.env: that file comes from the operator's Ceph cluster
 # (RGW Admin Ops endpoint and keys, CEPH_CONF; see infra/ceph/README.md).
@@ -48,7 +49,7 @@ write() { # NAME: writes hex32's output to DIR/NAME unless it exists
   echo "wrote   $f"
 }
 
-for name in db_password postgres_superuser_password state_key codec_key replica_admin_token; do
+for name in db_password postgres_superuser_password state_key codec_key replica_admin_token replica_client_token; do
   write "$name"
 done
 

@@ -167,11 +167,15 @@ func (c *Config) Check(role Role) error {
 	case RoleGateway:
 		port(c.GatewayPort, "gateway-port")
 		need(len(c.Replicas) > 0, "replicas", "the gateway routes classify requests to them")
+		need(c.ReplicaClientTokenFile != "", "replica-client-token-file", "replicas answer only the gateway")
+		secret(c.ReplicaClientTokenFile, "replica-client-token-file")
 	case RoleInference:
 		port(c.InferencePort, "inference-port")
 		need(c.ReplicaName != "", "replica-name", "it names the replica in answers, metrics and promotion")
 		need(c.ReplicaAdminTokenFile != "", "replica-admin-token-file", "it guards model loading")
 		secret(c.ReplicaAdminTokenFile, "replica-admin-token-file")
+		need(c.ReplicaClientTokenFile != "", "replica-client-token-file", "a replica classifies for the gateway only")
+		secret(c.ReplicaClientTokenFile, "replica-client-token-file")
 	}
 	return errors.Join(errs...)
 }

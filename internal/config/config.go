@@ -81,7 +81,10 @@ type Config struct {
 	// ReplicaAdminTokenFile holds the token the control plane loads models
 	// on replicas with.
 	ReplicaAdminTokenFile string
-	OpsPort               int
+	// ReplicaClientTokenFile holds the token the gateway classifies on
+	// replicas with; replicas answer no one else.
+	ReplicaClientTokenFile string
+	OpsPort                int
 	// CodecOrigins are the Web UI origins whose pages may call the control
 	// plane's /codec/ from an operator's browser.
 	CodecOrigins []string
@@ -207,6 +210,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		return err
 	})
 	str(&c.ReplicaAdminTokenFile, "replica-admin-token-file", "file holding the token that lets the control plane load models on replicas")
+	str(&c.ReplicaClientTokenFile, "replica-client-token-file", "file holding the token the gateway classifies on replicas with (replicas answer no one else)")
 	num(&c.OpsPort, "ops-port", "port for /metrics, /healthz (and, on the control plane, the payload codec endpoint)")
 	fs.Func("codec-origins", "control plane: comma-separated Web UI origins allowed to call /codec/, e.g. https://temporal-ui.mgmt:8233", func(s string) error {
 		c.CodecOrigins = nil
@@ -317,7 +321,7 @@ func (c *Config) Resolve() error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	for _, p := range []*string{&c.CodecKeyFile, &c.StateKeyFile, &c.SampleDataDir, &c.MetadataPasswordFile, &c.TrainerOptionsFile,
-		&c.TemporalDatabasePasswordFile, &c.ReplicaAdminTokenFile, &c.CephEnvFile,
+		&c.TemporalDatabasePasswordFile, &c.ReplicaAdminTokenFile, &c.ReplicaClientTokenFile, &c.CephEnvFile,
 		&c.TemporalTLS.CAFile, &c.TemporalTLS.CertFile, &c.TemporalTLS.KeyFile} {
 		if *p == "" {
 			continue

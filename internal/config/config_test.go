@@ -106,6 +106,7 @@ func TestCheck(t *testing.T) {
 		cfg.S3Endpoint = "rgw:7480"
 		cfg.Replicas = []Replica{{"inference-1", "http://inference-1:8091"}}
 		cfg.ReplicaAdminTokenFile = token
+		cfg.ReplicaClientTokenFile = token
 		cfg.CephEnvFile = cephEnv
 		cfg.GPUHost = "gpu-1"
 		cfg.ReplicaName = "inference-1"

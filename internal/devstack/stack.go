@@ -49,9 +49,12 @@ type Stack struct {
 	temporal *Temporal
 	s3       *S3
 	// closers stop what Start started, newest first.
-	closers    []func() error
-	adminToken string
-	logger     *slog.Logger
+	closers []func() error
+	// adminToken loads models on the replicas; clientToken is the
+	// gateway's, the only caller they classify for.
+	adminToken  string
+	clientToken string
+	logger      *slog.Logger
 }
 
 // TemporalUIURL is the Web UI's address, empty when it is off or external.
@@ -234,10 +237,13 @@ func (s *Stack) startInference(ctx context.Context) error {
 	if s.adminToken, err = randomHex(24); err != nil {
 		return err
 	}
+	if s.clientToken, err = randomHex(24); err != nil {
+		return err
+	}
 	var replicas []config.Replica
 	for i, port := range s.Config.InferencePorts {
 		name := fmt.Sprintf("inference-%d", i+1)
-		inf, err := service.StartInference(ctx, s.Base, name, s.adminToken, 0)
+		inf, err := service.StartInference(ctx, s.Base, name, s.adminToken, s.clientToken, 0)
 		if err != nil {
 			return err
 		}
@@ -297,7 +303,7 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	for _, r := range s.Config.Replicas {
 		urls = append(urls, r.URL)
 	}
-	h, err := service.NewGateway(ctx, s.Base, s.Client, urls)
+	h, err := service.NewGateway(ctx, s.Base, s.Client, urls, s.clientToken)
 	if err != nil {
 		return err
 	}

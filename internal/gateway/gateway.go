@@ -86,6 +86,10 @@ type Options struct {
 	// Transport replaces the default transport to the replicas, for
 	// example to add TLS client certificates.
 	Transport http.RoundTripper
+	// ReplicaToken is the bearer token the replicas take classify requests
+	// with, so that only the gateway, which authenticates tenants, reaches
+	// them.
+	ReplicaToken string
 }
 
 // Gateway is the API gateway. Its methods are safe for concurrent use.
@@ -459,6 +463,9 @@ func (g *Gateway) attempt(parent context.Context, rep *replica, body []byte) (an
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if g.opts.ReplicaToken != "" {
+		req.Header.Set("Authorization", "Bearer "+g.opts.ReplicaToken)
+	}
 
 	resp, err := g.client.Do(req)
 	if err != nil {

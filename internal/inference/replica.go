@@ -46,6 +46,18 @@ type ModelLoader interface {
 // Option configures a Replica.
 type Option func(*Replica)
 
+// WithClientToken makes classify answer only callers bearing token: the
+// gateway, which authenticates tenants. Without it anyone who reaches the
+// replica's port could classify.
+func WithClientToken(token string) Option {
+	return func(r *Replica) {
+		if token != "" {
+			sum := sha256.Sum256([]byte(token))
+			r.clientHash = &sum
+		}
+	}
+}
+
 // WithMaxBodyBytes sets the classify body limit; n <= 0 keeps the default.
 func WithMaxBodyBytes(n int64) Option {
 	return func(r *Replica) {
@@ -68,6 +80,9 @@ type Replica struct {
 	name         string
 	loader       ModelLoader
 	adminHash    [sha256.Size]byte
+	// clientHash, when set, is the hash of the only bearer token classify
+	// accepts.
+	clientHash *[sha256.Size]byte
 	maxBodyBytes int64
 	logger       *slog.Logger
 	metrics      *replicaMetrics
@@ -170,9 +185,13 @@ func (r *Replica) LoadVersion(ctx context.Context, version int) error {
 
 func (r *Replica) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/classify", r.instrument("classify", r.serveClassify))
-	mux.Handle("PUT /admin/model", r.instrument("admin_model", r.requireAdmin(r.servePutModel)))
-	mux.Handle("GET /admin/model", r.instrument("admin_model", r.requireAdmin(r.serveGetModel)))
+	classify := http.HandlerFunc(r.serveClassify)
+	if r.clientHash != nil {
+		classify = r.requireToken(r.clientHash, "dure-inference", r.serveClassify)
+	}
+	mux.Handle("POST /v1/classify", r.instrument("classify", classify))
+	mux.Handle("PUT /admin/model", r.instrument("admin_model", r.requireToken(&r.adminHash, "dure-inference-admin", r.servePutModel)))
+	mux.Handle("GET /admin/model", r.instrument("admin_model", r.requireToken(&r.adminHash, "dure-inference-admin", r.serveGetModel)))
 	mux.Handle("GET /healthz", r.instrument("healthz", serveHealthz))
 	mux.Handle("GET /readyz", r.instrument("readyz", r.serveReadyz))
 	return mux
@@ -261,16 +280,16 @@ func (r *Replica) serveReadyz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// requireAdmin admits requests bearing the admin token.
-func (r *Replica) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+// requireToken admits requests bearing the token whose hash is want.
+func (r *Replica) requireToken(want *[sha256.Size]byte, realm string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		tok, ok := bearerToken(req.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(tok))
-		if !ok || subtle.ConstantTimeCompare(sum[:], r.adminHash[:]) != 1 {
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			// The token itself is never logged.
-			r.logger.LogAttrs(req.Context(), slog.LevelWarn, "admin authentication failed",
-				slog.String("remote", req.RemoteAddr), slog.Bool("token_present", ok))
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dure-inference-admin"`)
+			r.logger.LogAttrs(req.Context(), slog.LevelWarn, "authentication failed",
+				slog.String("realm", realm), slog.String("remote", req.RemoteAddr), slog.Bool("token_present", ok))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}

@@ -26,8 +26,10 @@ const MaxUploadBytes = 1 << 30
 // NewGateway returns the API gateway: classify, routed to the replicas at
 // replicaURLs, and the tenant API (uploads as the tenant's own S3 identity,
 // datasets, workflow status, decisions, models, tokens, audit trail).
-func NewGateway(ctx context.Context, b *Base, tc client.Client, replicaURLs []string) (http.Handler, error) {
-	gw, err := gateway.New(storeAuthenticator{store: b.Store}, replicaURLs, gateway.Options{}, b.Metrics, b.Logger.With("component", "gateway"))
+// replicaToken is the bearer token the replicas take classify requests with.
+func NewGateway(ctx context.Context, b *Base, tc client.Client, replicaURLs []string, replicaToken string) (http.Handler, error) {
+	gw, err := gateway.New(storeAuthenticator{store: b.Store}, replicaURLs, gateway.Options{ReplicaToken: replicaToken},
+		b.Metrics, b.Logger.With("component", "gateway"))
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +80,15 @@ type Inference struct {
 // promotion, or that restarts, serves the champion without anyone's help.
 // Loads through the admin route (promotion's canary) stay until the
 // champion next moves.
-func StartInference(ctx context.Context, b *Base, name, adminToken string, poll time.Duration) (*Inference, error) {
+// clientToken is the gateway's: the only caller the replica classifies for.
+func StartInference(ctx context.Context, b *Base, name, adminToken, clientToken string, poll time.Duration) (*Inference, error) {
 	platform, _, err := b.OwnerClient(ctx, OwnerPlatform)
 	if err != nil {
 		return nil, err
 	}
 	reg := registry.New(platform, b.DB)
 	logger := b.Logger.With("component", name)
-	rep, err := inference.NewReplica(name, registryLoader{registry: reg}, adminToken, b.Metrics, logger)
+	rep, err := inference.NewReplica(name, registryLoader{registry: reg}, adminToken, b.Metrics, logger, inference.WithClientToken(clientToken))
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,7 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 	pgPassword := filepath.Join(dir, "secrets", "postgres.password")
 	writeFile(t, pgPassword, pg.Password+"\n")
 	adminToken := keyFile("replica-admin.token")
+	clientToken := keyFile("replica-client.token")
 	u, err := url.Parse(ceph.RGWEndpoint)
 	require.NoError(t, err)
 
@@ -141,14 +142,15 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 		procGPUB:        gpuHost(procGPUB),
 		procGateway: {args: []string{"gateway"}, env: map[string]string{
 			"DURE_GATEWAY_PORT": strconv.Itoa(ports[procGateway]), "DURE_REPLICAS": replicas,
+			"DURE_REPLICA_CLIENT_TOKEN_FILE": clientToken,
 		}},
 		procInference1: {args: []string{"inference"}, env: map[string]string{
 			"DURE_REPLICA_NAME": procInference1, "DURE_INFERENCE_PORT": strconv.Itoa(ports[procInference1]),
-			"DURE_REPLICA_ADMIN_TOKEN_FILE": adminToken,
+			"DURE_REPLICA_ADMIN_TOKEN_FILE": adminToken, "DURE_REPLICA_CLIENT_TOKEN_FILE": clientToken,
 		}},
 		procInference2: {args: []string{"inference"}, env: map[string]string{
 			"DURE_REPLICA_NAME": procInference2, "DURE_INFERENCE_PORT": strconv.Itoa(ports[procInference2]),
-			"DURE_REPLICA_ADMIN_TOKEN_FILE": adminToken,
+			"DURE_REPLICA_ADMIN_TOKEN_FILE": adminToken, "DURE_REPLICA_CLIENT_TOKEN_FILE": clientToken,
 		}},
 	}
 	for name, r := range c.roles {
