@@ -20,13 +20,22 @@ func Probe(path string) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get(env.RGWEndpoint)
-	if err != nil {
-		return Env{}, fmt.Errorf("RGW at %s does not answer: %w", env.RGWEndpoint, err)
+	// A gateway reloading its period, or busy with another test's pools,
+	// can take seconds to answer: only a gateway silent for half a minute
+	// counts as absent.
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get(env.RGWEndpoint)
+		if err == nil {
+			resp.Body.Close()
+			return env, nil
+		}
+		if time.Now().After(deadline) {
+			return Env{}, fmt.Errorf("RGW at %s does not answer: %w", env.RGWEndpoint, err)
+		}
+		time.Sleep(time.Second)
 	}
-	resp.Body.Close()
-	return env, nil
 }
 
 // TB is the part of testing.TB that RequireCluster needs.

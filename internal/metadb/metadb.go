@@ -193,15 +193,26 @@ func (d *DB) waitReady(ctx context.Context, limit time.Duration) error {
 		if err == nil {
 			return nil
 		}
-		if d.dialect == SQLite || isAuthFailure(err) {
+		// A SQLite file that another connection is switching to WAL answers
+		// busy for a moment; any other SQLite error will not pass by waiting.
+		if (d.dialect == SQLite && !retryable(err)) || isAuthFailure(err) {
 			return fmt.Errorf("metadata database: %w", err)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("metadata database did not answer within %s: %w", limit, err)
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(waitStep(d.dialect)):
 		}
 	}
+}
+
+// waitStep is how long waitReady waits between pings: a busy SQLite file is
+// free again in milliseconds, a PostgreSQL server takes its time to start.
+func waitStep(d Dialect) time.Duration {
+	if d == SQLite {
+		return 20 * time.Millisecond
+	}
+	return 500 * time.Millisecond
 }
 
 // Dialect tells which engine this is.
@@ -265,7 +276,7 @@ func (t *Tx) Lock(ctx context.Context, name string) error {
 // transaction the engine aborted for a conflict with a concurrent one
 // (serialization failure, deadlock, SQLite busy) is run again, a few times.
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
-	const attempts = 5
+	const attempts = 20
 	var err error
 	for attempt := range attempts {
 		if err = d.inTxOnce(ctx, fn); err == nil || !retryable(err) {
@@ -274,7 +285,7 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		case <-time.After(min(time.Duration(attempt+1)*10*time.Millisecond, 200*time.Millisecond)):
 		}
 	}
 	return err

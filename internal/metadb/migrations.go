@@ -98,51 +98,46 @@ CREATE TABLE installation (
 // SchemaVersion is the version this build's migrations bring a database to.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
-// migrate applies the migrations a database lacks, each in its own
-// transaction under a lock, so services starting together apply each once.
+// migrate applies the migrations a database lacks, in one transaction
+// under a lock (the bookkeeping table's creation included), so services
+// starting together apply each migration once and never see half a schema.
 func (d *DB) migrate(ctx context.Context) error {
-	_, err := d.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	err := d.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Lock(ctx, "migrations"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
 	applied_at BIGINT NOT NULL
-)`)
-	if err != nil && !isUniqueViolation(err) { // two PostgreSQL sessions racing on IF NOT EXISTS
-		return fmt.Errorf("metadata database: create schema_migrations: %w", err)
-	}
-	current, err := d.Version(ctx)
-	if err != nil {
-		return err
-	}
-	if current > SchemaVersion() {
-		return fmt.Errorf("metadata database is at schema version %d, newer than this build's %d: run a newer dure", current, SchemaVersion())
-	}
-	for _, m := range migrations {
-		if m.version <= current {
-			continue
+)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
 		}
-		err := d.InTx(ctx, func(tx *Tx) error {
-			if err := tx.Lock(ctx, "migrations"); err != nil {
-				return err
-			}
-			var applied int
-			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&applied); err != nil {
-				return err
-			}
-			if applied > 0 {
-				return nil // another service applied it meanwhile
+		var current int
+		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if current > SchemaVersion() {
+			return fmt.Errorf("the database is at schema version %d, newer than this build's %d: run a newer dure", current, SchemaVersion())
+		}
+		for _, m := range migrations {
+			if m.version <= current {
+				continue
 			}
 			for _, stmt := range strings.Split(m.sql, ";\n") {
 				if _, err := tx.Exec(ctx, stmt); err != nil {
-					return fmt.Errorf("%w\n%s", err, strings.TrimSpace(stmt))
+					return fmt.Errorf("migration %d (%s): %w\n%s", m.version, m.name, err, strings.TrimSpace(stmt))
 				}
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, Micros(time.Now()))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("metadata database: migration %d (%s): %w", m.version, m.name, err)
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, Micros(time.Now())); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("metadata database: %w", err)
 	}
 	return nil
 }
