@@ -215,13 +215,7 @@ func TestAttackQuarantineHoldsNoPersonalDataInClear(t *testing.T) {
 		`{"id":"q-2","received_at":"2024-06-02","title":"민원 회신 요청","body":"회신은 ` + email + ` 로, 주민번호 ` + rrn + `","department":""}`,
 		`{"id":"q-3","received_at":"2024-06-03","title":"보도블록 파손","body":"보도블록이 깨져 위험합니다.","department":"안전/환경"}`,
 	}, "\n")
-	c := s3Client(t, "yongin")
-	key := "uploads/attack-quarantine.jsonl"
-	_, err := c.PutObject(ctx, objstore.TenantBucket("yongin"), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
-	require.NoError(t, err)
-	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-attack-quarantine", TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: "yongin", ObjectKey: key, RejectBelowScore: 1})
-	require.NoError(t, err)
+	run := uploadAndIngest(ctx, t, "yongin", "uploads/attack-quarantine.jsonl", body, "test-attack-quarantine")
 	st := waitForScreened(ctx, t, run)
 	require.NotNil(t, st.Screen)
 	require.Equal(t, 2, st.Screen.RecordsRejected)

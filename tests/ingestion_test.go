@@ -196,13 +196,7 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 		`{"id":"o-1","received_at":"2024-06-01","title":"공원 화장실","body":"공원 화장실이 밤에 잠겨 있어 불편합니다.","department":"안전/환경"}`,
 		`{"id":"o-2","received_at":"2024-06-02","title":"보건소 예약","body":"보건소 예방접종 예약이 어렵습니다.","department":"보건복지"}`,
 	}, "\n")
-	c := s3Client(t, "suwon")
-	key := "uploads/operator-batch.jsonl"
-	_, err := c.PutObject(ctx, objstore.TenantBucket("suwon"), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
-	require.NoError(t, err)
-	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-operator-batch", TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: "suwon", ObjectKey: key, RejectBelowScore: 1})
-	require.NoError(t, err)
+	run := uploadAndIngest(ctx, t, "suwon", "uploads/operator-batch.jsonl", body, "test-operator-batch")
 	waitForStage(ctx, t, run, "awaiting-approval")
 
 	operator, opTok, err := stack.Store.IssueToken(context.Background(), "", tenancy.RoleOperator)
@@ -230,4 +224,16 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 		found = found || (e.Action == "approve" && e.Actor == "token:"+opTok.ID)
 	}
 	assert.True(t, found, "the approval is in the audit log with the operator's token id")
+}
+
+// uploadAndIngest puts body into the tenant's bucket with the tenant's own
+// key and starts its ingestion, refused only below a quality score of 1.
+func uploadAndIngest(ctx context.Context, t *testing.T, tenant, key, body, workflowID string) client.WorkflowRun {
+	t.Helper()
+	_, err := s3Client(t, tenant).PutObject(ctx, objstore.TenantBucket(tenant), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: workflows.TaskQueueControlPlane},
+		"DataIngestion", workflows.DataIngestionInput{TenantID: tenant, ObjectKey: key, RejectBelowScore: 1})
+	require.NoError(t, err)
+	return run
 }
