@@ -353,3 +353,28 @@ func TestAttackReplicaRefusesCallersOtherThanTheGateway(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, call(t, http.MethodPost, "/v1/classify", client, body), "through the gateway it works")
 }
+
+// A tenant's S3 identity once created unquota'd buckets, and squatted
+// tenant-<future> so that the later onboarding failed.
+func TestAttackTenantsCannotCreateBuckets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := s3Client(t, "suwon")
+	for _, name := range []string{objstore.TenantBucket("gwacheon"), "suwon-side-bucket"} {
+		err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{})
+		assert.True(t, objstore.IsAccessDenied(err), "%s: %v", name, err)
+	}
+	// A name taken by someone else is refused at onboarding, clearly.
+	platform, err := stack.S3Client(stack.Platform)
+	require.NoError(t, err)
+	require.NoError(t, platform.MakeBucket(ctx, objstore.TenantBucket("gwacheon"), minio.MakeBucketOptions{}))
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-gwacheon", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "gwacheon", DisplayName: "과천시"})
+	require.NoError(t, err)
+	err = run.Get(ctx, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "belongs to another identity")
+	_, err = stack.Store.Tenant(ctx, "gwacheon")
+	assert.ErrorIs(t, err, tenancy.ErrNotFound, "the failed onboarding left no tenant")
+	require.NoError(t, platform.RemoveBucket(ctx, objstore.TenantBucket("gwacheon")))
+}

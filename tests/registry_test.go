@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dure-platform/dure/activities/training"
 	"github.com/dure-platform/dure/internal/registry"
 )
 
@@ -59,4 +60,24 @@ func TestRegistryVersionsAreMonotonicAndImmutable(t *testing.T) {
 	}
 	assert.ErrorIs(t, reg.SetAlias(ctx, "challenger", listed[len(listed)-1].Version+1), registry.ErrNotFound,
 		"an alias points only at a registered version")
+}
+
+// Naming datasets trains on those alone: a listing once let every dataset
+// after the last named one through.
+func TestListDatasetsTakesOnlyTheNamedOnes(t *testing.T) {
+	ctx := context.Background()
+	platform, err := stack.S3Client(stack.Platform)
+	require.NoError(t, err)
+	acts := &training.Activities{S3: platform}
+	all, err := acts.ListDatasets(ctx, nil)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(all), 3)
+	for _, d := range all {
+		got, err := acts.ListDatasets(ctx, []string{d.DatasetID})
+		require.NoError(t, err)
+		require.Len(t, got, 1, "asked for %s", d.DatasetID)
+		assert.Equal(t, d.DatasetID, got[0].DatasetID)
+	}
+	_, err = acts.ListDatasets(ctx, []string{all[0].DatasetID, "suwon-0000000000000000"})
+	assert.ErrorContains(t, err, "unknown datasets")
 }

@@ -504,3 +504,21 @@ func (a *AdminOps) RotateKey(ctx context.Context, uid, oldAccessKey string) (Cre
 	a.log.InfoContext(ctx, "rgw key rotated", "uid", uid)
 	return fresh, nil
 }
+
+// DisableBucketCreation takes bucket creation away from the user (RGW's
+// max-buckets of -1): a tenant keeps the bucket it has and can make no
+// other, so it cannot squat a name the platform will give a later tenant.
+func (a *AdminOps) DisableBucketCreation(ctx context.Context, uid string) error {
+	if err := validateUID(uid); err != nil {
+		return err
+	}
+	q := url.Values{"uid": {uid}, "max-buckets": {"-1"}}
+	var out User
+	if err := a.do(ctx, "disable bucket creation of "+uid, http.MethodPost, "/admin/user", q, &out); err != nil {
+		return err
+	}
+	if out.MaxBuckets >= 0 {
+		return fmt.Errorf("rgw admin: disable bucket creation of %s: max_buckets is %d after the change", uid, out.MaxBuckets)
+	}
+	return nil
+}

@@ -66,3 +66,48 @@ func TestRotateKeyContract(t *testing.T) {
 		t.Errorf("remove bucket: %v", err)
 	}
 }
+
+// A user whose bucket creation is disabled keeps its bucket and can make no
+// other.
+func TestDisableBucketCreationContract(t *testing.T) {
+	env := contractEnv(t)
+	admin, _, err := env.Open(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	uid := "ct-nobucket-" + hex.EncodeToString(suffix)
+	cred, _, err := admin.EnsureUser(opCtx(t), cephadmin.UserSpec{UID: uid, DisplayName: uid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := admin.DeleteUser(ctx, uid, true); err != nil {
+			t.Errorf("remove %s: %v", uid, err)
+		}
+	})
+	s3 := s3Client(t, env.RGWEndpoint, cred)
+	own := uid + "-own"
+	if err := s3.MakeBucket(opCtx(t), own, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.DisableBucketCreation(opCtx(t), uid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.MakeBucket(opCtx(t), uid+"-squat", minio.MakeBucketOptions{}); err == nil {
+		t.Error("a user without bucket creation made a bucket")
+	} else {
+		t.Logf("refused: %s", s3Code(err))
+	}
+	if err := putObject(opCtx(t), s3, own, "still.jsonl", []byte("{}"), minio.PutObjectOptions{}); err != nil {
+		t.Errorf("the user's own bucket stopped working: %v", err)
+	}
+	if err := s3.RemoveObject(opCtx(t), own, "still.jsonl", minio.RemoveObjectOptions{}); err != nil {
+		t.Errorf("remove object: %v", err)
+	}
+}

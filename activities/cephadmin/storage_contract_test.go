@@ -40,7 +40,7 @@ func TestStorageActivitiesOnCeph(t *testing.T) {
 	endpoint := objstore.Endpoint{Address: u.Host, Region: "us-east-1"}
 
 	acts := &storage.Activities{
-		Provisioner: storage.CephProvisioner{Tenants: cephadmin.NewTenantStorage(admin, cluster, cephadmin.TenantStorageConfig{Logger: logger}), Store: store},
+		Provisioner: storage.CephProvisioner{Tenants: cephadmin.NewTenantStorage(admin, cluster, cephadmin.TenantStorageConfig{Logger: logger}), Store: store, Keys: admin},
 		Credentials: store, Endpoint: endpoint,
 		QualityGate: storage.RGWPrincipal("dure-quality-gate"),
 		Principal:   func(tenantID string, _ tenancy.S3Credential) string { return storage.RGWPrincipal(tenantID) },
@@ -88,4 +88,6 @@ func TestStorageActivitiesOnCeph(t *testing.T) {
 	assert.True(t, objstore.IsAccessDenied(err), "another tenant is denied: %v", err)
 	_, err = client(tenancy.S3Credential{AccessKey: gate.AccessKey, SecretKey: gate.SecretKey}).PutObject(ctx, bucket, "x", strings.NewReader("x"), 1, minio.PutObjectOptions{})
 	assert.True(t, objstore.IsAccessDenied(err), "the quality gate only reads: %v", err)
+	err = client(owner).MakeBucket(ctx, objstore.TenantBucket("ceph-squat"), minio.MakeBucketOptions{})
+	assert.Error(t, err, "a tenant makes no bucket beyond its own")
 }

@@ -20,9 +20,19 @@ type CephProvisioner struct {
 	Keys KeyRotator
 }
 
-// KeyRotator replaces an RGW user's S3 key.
+// KeyRotator replaces an RGW user's S3 key and takes bucket creation away
+// from it (cephadmin.AdminOps).
 type KeyRotator interface {
 	RotateKey(ctx context.Context, uid, oldAccessKey string) (cephadmin.Credential, error)
+	DisableBucketCreation(ctx context.Context, uid string) error
+}
+
+// DisableBucketCreation sets the tenant's RGW user's max-buckets to -1.
+func (p CephProvisioner) DisableBucketCreation(ctx context.Context, tenantID string) error {
+	if p.Keys == nil {
+		return errors.New("no user administrator configured")
+	}
+	return p.Keys.DisableBucketCreation(ctx, tenantID)
 }
 
 // RotateKey gives the tenant's RGW user a new key, removes the old one, and

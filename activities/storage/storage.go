@@ -28,6 +28,9 @@ type IdentityProvisioner interface {
 	DeleteUser(ctx context.Context, tenantID string) error
 	// RotateKey gives the tenant a new key pair; the old one stops working.
 	RotateKey(ctx context.Context, tenantID string) (tenancy.S3Credential, error)
+	// DisableBucketCreation leaves the tenant its bucket and no way to make
+	// another, so it cannot squat a name the platform gives a later tenant.
+	DisableBucketCreation(ctx context.Context, tenantID string) error
 }
 
 // Credentials resolves the S3 credential of a tenant or platform service.
@@ -116,6 +119,11 @@ func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.Tenant
 		return workflows.TenantBucket{}, err
 	}
 	exists, err := client.BucketExists(ctx, bucket)
+	if objstore.IsAccessDenied(err) {
+		// The name is taken, by an identity other than this tenant's.
+		return workflows.TenantBucket{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("bucket %s exists and belongs to another identity", bucket), workflows.ErrBadInput, err)
+	}
 	if err != nil {
 		return workflows.TenantBucket{}, fmt.Errorf("check bucket %s: %w", bucket, err)
 	}
@@ -126,6 +134,9 @@ func (a *Activities) EnsureTenantBucket(ctx context.Context, in workflows.Tenant
 	}
 	if err := a.setTenantPolicy(ctx, client, in.TenantID, cred); err != nil {
 		return workflows.TenantBucket{}, err
+	}
+	if err := a.Provisioner.DisableBucketCreation(ctx, in.TenantID); err != nil {
+		return workflows.TenantBucket{}, fmt.Errorf("disable bucket creation of %s: %w", in.TenantID, err)
 	}
 	return workflows.TenantBucket{Bucket: bucket, Created: !exists}, nil
 }
@@ -215,8 +226,13 @@ type StoreProvisioner struct {
 	Store *tenancy.Store
 }
 
-// S3RoleTenant lets a tenant create its own bucket (versitygw's "userplus").
-const S3RoleTenant = "userplus"
+// Roles of the embedded S3 server (versitygw): a tenant's identity makes its
+// own bucket during onboarding ("userplus"), then keeps only "user", which
+// makes none.
+const (
+	S3RoleTenant          = "userplus"
+	S3RoleTenantNoBuckets = "user"
+)
 
 // EnsureUser returns the tenant's credential, creating it if needed, and
 // records the quota of the tenant's bucket, which the embedded S3 enforces.
@@ -240,6 +256,17 @@ func (p StoreProvisioner) RotateKey(ctx context.Context, tenantID string) (tenan
 		return tenancy.S3Credential{}, err
 	}
 	return p.Store.ReplaceS3Credential(ctx, tenantID, old.Role)
+}
+
+// DisableBucketCreation gives the tenant's identity the embedded S3's plain
+// user role, which creates no buckets.
+func (p StoreProvisioner) DisableBucketCreation(ctx context.Context, tenantID string) error {
+	cred, err := p.Store.S3CredentialFor(ctx, tenantID)
+	if err != nil || cred.Role == S3RoleTenantNoBuckets {
+		return err
+	}
+	cred.Role = S3RoleTenantNoBuckets
+	return p.Store.PutS3Credential(ctx, cred)
 }
 
 // DeleteUser removes the tenant's credentials (requests signed with them fail

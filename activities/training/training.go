@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,9 +59,12 @@ type Activities struct {
 
 // ListDatasets returns the published datasets, all of them or those named.
 func (a *Activities) ListDatasets(ctx context.Context, ids []string) ([]workflows.Dataset, error) {
-	want := map[string]bool{}
+	// want says which to keep; missing, which are still to be found. (One
+	// map for both once let every dataset listed after the last wanted one
+	// through.)
+	want, missing := map[string]bool{}, map[string]bool{}
 	for _, id := range ids {
-		want[id] = true
+		want[id], missing[id] = true, true
 	}
 	var out []workflows.Dataset
 	for obj := range a.S3.ListObjects(ctx, objstore.BucketAITraining, minio.ListObjectsOptions{Prefix: quality.DatasetPrefix, Recursive: true}) {
@@ -76,15 +81,11 @@ func (a *Activities) ListDatasets(ctx context.Context, ids []string) ([]workflow
 		if len(want) > 0 && !want[m.DatasetID] {
 			continue
 		}
-		delete(want, m.DatasetID)
+		delete(missing, m.DatasetID)
 		out = append(out, workflows.Dataset{DatasetID: m.DatasetID, TenantID: m.TenantID, DataKey: m.DataKey, ManifestKey: obj.Key, Records: m.Records})
 	}
-	if len(want) > 0 {
-		missing := make([]string, 0, len(want))
-		for id := range want {
-			missing = append(missing, id)
-		}
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown datasets: %v", missing), workflows.ErrBadInput, nil)
+	if len(missing) > 0 {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown datasets: %v", slices.Sorted(maps.Keys(missing))), workflows.ErrBadInput, nil)
 	}
 	return out, nil
 }

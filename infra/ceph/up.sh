@@ -128,6 +128,12 @@ rgw data = $CEPH_DIR/rgw.gw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw dns name = localhost
 rgw enable usage log = true
+# Deleted objects' space comes back after garbage collection, by default two
+# hours later: on a 10 GB test OSD that fills with training checkpoints that
+# tests already removed. Collect within a minute instead.
+rgw gc obj min wait = 60
+rgw gc processor period = 60
+rgw gc processor max time = 60
 EOF
 }
 

@@ -116,13 +116,14 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 	ports := map[string]int{procGateway: freePort(t), procInference1: freePort(t), procInference2: freePort(t)}
 	replicas := fmt.Sprintf("%s=http://127.0.0.1:%d,%s=http://127.0.0.1:%d", procInference1, ports[procInference1], procInference2, ports[procInference2])
 	trainerOptions := filepath.Join(dir, "trainer-options.json")
-	// Every epoch runs (no early stop) and a checkpoint lands every two, so a
-	// training run lasts long enough to lose its host in the middle.
+	// Every epoch runs (no early stop) and a checkpoint lands every ten, so a
+	// training run lasts long enough to lose its host in the middle, and
+	// writes a handful of checkpoints, not dozens.
 	writeFile(t, trainerOptions, `{"epochs": 60, "tolerance": 1e-12}`)
 	gpuHost := func(name string) role {
 		return role{args: []string{"worker", "--role", "gpu-host"}, env: map[string]string{
 			"DURE_GPU_HOST": name, "DURE_GPU_INVENTORY": "simulated",
-			"DURE_TRAINER_OPTIONS_FILE": trainerOptions, "DURE_CHECKPOINT_EVERY_EPOCHS": "2",
+			"DURE_TRAINER_OPTIONS_FILE": trainerOptions, "DURE_CHECKPOINT_EVERY_EPOCHS": "10",
 		}}
 	}
 	c.roles = map[string]role{

@@ -342,7 +342,7 @@ func (c *cluster) assertTrainingSurvivesItsHost(ctx context.Context, tc client.C
 	c.t.Logf("training finished %s after its host was lost", time.Since(lost).Round(time.Second))
 	assert.Equal(c.t, 2, o.res.Version)
 	assert.NotEqual(c.t, host, o.res.GPUHost, "the retry ran on the other host")
-	assert.GreaterOrEqual(c.t, o.res.ResumedFromEpoch, 2, "the retry resumed from a checkpoint")
+	assert.GreaterOrEqual(c.t, o.res.ResumedFromEpoch, 10, "the retry resumed from a checkpoint")
 	c.start(ctx, host) // the host comes back and registers again
 }
 
