@@ -15,28 +15,7 @@ import (
 // A rotated key is refused by RGW at once; the new one reaches the user's
 // bucket; the user keeps exactly one key.
 func TestRotateKeyContract(t *testing.T) {
-	env := contractEnv(t)
-	admin, _, err := env.Open(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := make([]byte, 3)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	uid := "ct-rotate-" + hex.EncodeToString(suffix)
-	old, _, err := admin.EnsureUser(opCtx(t), cephadmin.UserSpec{UID: uid, DisplayName: uid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// The test's own context has ended by the time cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		if err := admin.DeleteUser(ctx, uid, true); err != nil {
-			t.Errorf("remove %s: %v", uid, err)
-		}
-	})
+	env, admin, uid, old := tempUser(t, "ct-rotate")
 	bucket := uid + "-bucket"
 	if err := s3Client(t, env.RGWEndpoint, old).MakeBucket(opCtx(t), bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
@@ -70,27 +49,7 @@ func TestRotateKeyContract(t *testing.T) {
 // A user whose bucket creation is disabled keeps its bucket and can make no
 // other.
 func TestDisableBucketCreationContract(t *testing.T) {
-	env := contractEnv(t)
-	admin, _, err := env.Open(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := make([]byte, 3)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	uid := "ct-nobucket-" + hex.EncodeToString(suffix)
-	cred, _, err := admin.EnsureUser(opCtx(t), cephadmin.UserSpec{UID: uid, DisplayName: uid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		if err := admin.DeleteUser(ctx, uid, true); err != nil {
-			t.Errorf("remove %s: %v", uid, err)
-		}
-	})
+	env, admin, uid, cred := tempUser(t, "ct-nobucket")
 	s3 := s3Client(t, env.RGWEndpoint, cred)
 	own := uid + "-own"
 	if err := s3.MakeBucket(opCtx(t), own, minio.MakeBucketOptions{}); err != nil {
@@ -110,4 +69,33 @@ func TestDisableBucketCreationContract(t *testing.T) {
 	if err := s3.RemoveObject(opCtx(t), own, "still.jsonl", minio.RemoveObjectOptions{}); err != nil {
 		t.Errorf("remove object: %v", err)
 	}
+}
+
+// tempUser makes an RGW user for one test, named prefix-<random>, and
+// removes it (with its buckets) when the test ends.
+func tempUser(t *testing.T, prefix string) (env cephadmin.Env, admin *cephadmin.AdminOps, uid string, cred cephadmin.Credential) {
+	t.Helper()
+	env = contractEnv(t)
+	admin, _, err := env.Open(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	uid = prefix + "-" + hex.EncodeToString(suffix)
+	cred, _, err = admin.EnsureUser(opCtx(t), cephadmin.UserSpec{UID: uid, DisplayName: uid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// The test's own context has ended by the time cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := admin.DeleteUser(ctx, uid, true); err != nil {
+			t.Errorf("remove %s: %v", uid, err)
+		}
+	})
+	return env, admin, uid, cred
 }
