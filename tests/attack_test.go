@@ -3,10 +3,13 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +25,7 @@ import (
 	"github.com/dure-platform/dure/internal/audit"
 	"github.com/dure-platform/dure/internal/demo"
 	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/pki"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/internal/tenantapi"
 	"github.com/dure-platform/dure/workflows"
@@ -377,4 +381,47 @@ func TestAttackTenantsCannotCreateBuckets(t *testing.T) {
 	_, err = stack.Store.Tenant(ctx, "gwacheon")
 	assert.ErrorIs(t, err, tenancy.ErrNotFound, "the failed onboarding left no tenant")
 	require.NoError(t, platform.RemoveBucket(ctx, objstore.TenantBucket("gwacheon")))
+}
+
+// Anyone who reached the Temporal frontend could start workflows and send
+// approvals. The frontend now speaks mutual TLS: without a certificate of
+// the platform's CA nothing gets through.
+func TestAttackTemporalRefusesClientsWithoutACertificate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := stack.TemporalAddress()
+	tlsOf := func(withCert bool, caFile string) *tls.Config {
+		pem, err := os.ReadFile(caFile)
+		require.NoError(t, err)
+		pool := x509.NewCertPool()
+		require.True(t, pool.AppendCertsFromPEM(pem))
+		cfg := &tls.Config{RootCAs: pool}
+		if withCert {
+			cert, err := tls.LoadX509KeyPair(stack.Config.TemporalTLS.CertFile, stack.Config.TemporalTLS.KeyFile)
+			require.NoError(t, err)
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		return cfg
+	}
+	other, err := pki.OpenAuthority(t.TempDir())
+	require.NoError(t, err)
+	for name, opts := range map[string]client.ConnectionOptions{
+		"plaintext":                 {},
+		"TLS without a certificate": {TLS: tlsOf(false, stack.Config.TemporalTLS.CAFile)},
+	} {
+		_, err := client.DialContext(ctx, client.Options{HostPort: addr, ConnectionOptions: opts})
+		assert.Error(t, err, name)
+	}
+	stranger, err := other.Issue("operator")
+	require.NoError(t, err)
+	cfg := tlsOf(false, stack.Config.TemporalTLS.CAFile)
+	cert, err := tls.LoadX509KeyPair(stranger.CertFile, stranger.KeyFile)
+	require.NoError(t, err)
+	cfg.Certificates = []tls.Certificate{cert}
+	_, err = client.DialContext(ctx, client.Options{HostPort: addr, ConnectionOptions: client.ConnectionOptions{TLS: cfg}})
+	assert.Error(t, err, "a certificate of another CA")
+
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, ConnectionOptions: client.ConnectionOptions{TLS: tlsOf(true, stack.Config.TemporalTLS.CAFile)}})
+	require.NoError(t, err, "a certificate of the platform's CA")
+	c.Close()
 }

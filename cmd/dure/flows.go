@@ -18,6 +18,7 @@ import (
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/demo"
+	"github.com/dure-platform/dure/internal/devstack"
 	"github.com/dure-platform/dure/internal/secretbox"
 	"github.com/dure-platform/dure/internal/service"
 	"github.com/dure-platform/dure/workflows"
@@ -36,6 +37,17 @@ func temporalCommand(name string, args []string, stderr io.Writer, extra func(*f
 	}
 	if cfg.CodecKeyFile == "" {
 		cfg.CodecKeyFile = filepath.Join(cfg.DataDir, "keys", "codec.key")
+	}
+	// `dure dev` gives operators a certificate of its local CA.
+	dev := filepath.Join(cfg.DataDir, "pki")
+	if !cfg.TemporalTLS.Enabled() {
+		if _, err := os.Stat(filepath.Join(dev, devstack.PKIRoleOperator+".pem")); err == nil {
+			cfg.TemporalTLS = config.TLSFiles{
+				CAFile:   filepath.Join(dev, "ca.pem"),
+				CertFile: filepath.Join(dev, devstack.PKIRoleOperator+".pem"),
+				KeyFile:  filepath.Join(dev, devstack.PKIRoleOperator+"-key.pem"),
+			}
+		}
 	}
 	return cfg, nil
 }

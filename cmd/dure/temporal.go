@@ -28,6 +28,12 @@ func runTemporal(ctx context.Context, args []string, _, stderr io.Writer) error 
 		Host: cfg.Host, FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort, Namespace: cfg.Namespace,
 		CodecEndpoint: cfg.UICodecEndpoint, Logger: logger,
 	}
+	if t := cfg.TemporalServerTLS; t.Enabled() {
+		// temporal-tls-server-name is the name the frontend's certificate
+		// carries, for the server's own clients as for everyone's.
+		tcfg.TLS = &devstack.TemporalTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile,
+			InternalCertFile: t.InternalCertFile, InternalKeyFile: t.InternalKeyFile, ServerName: cfg.TemporalTLS.ServerName}
+	}
 	if file, ok := strings.CutPrefix(cfg.TemporalDatabase, "sqlite:"); ok {
 		tcfg.DatabaseFile = file
 	} else {

@@ -104,6 +104,17 @@ func (c *Config) Check(role Role) error {
 	switch role {
 	case RoleTemporal:
 		database(c.TemporalDatabase, c.TemporalDatabasePasswordFile, "", "temporal-database")
+		if t := c.TemporalServerTLS; t.Enabled() {
+			for setting, f := range map[string]string{"temporal-server-cert": t.CertFile, "temporal-server-key": t.KeyFile,
+				"temporal-client-ca": t.ClientCAFile, "temporal-internal-cert": t.InternalCertFile, "temporal-internal-key": t.InternalKeyFile} {
+				need(f != "", setting, "mutual TLS needs the server's certificate, its clients' CA and its own client certificate")
+				if f != "" {
+					if _, err := os.Stat(f); err != nil {
+						errs = append(errs, fmt.Errorf("%s: %w", setting, err))
+					}
+				}
+			}
+		}
 		port(c.TemporalPort, "temporal-port")
 		if c.UIPort != 0 {
 			port(c.UIPort, "ui-port")

@@ -45,6 +45,9 @@ type Config struct {
 	// UICodecEndpoint is where the Web UI decodes payloads (the control
 	// plane's /codec).
 	UICodecEndpoint string
+	// TemporalServerTLS are `dure temporal`'s certificates: with them its
+	// frontend requires client certificates of their client CA.
+	TemporalServerTLS ServerTLSFiles
 
 	// MetadataURL is the shared metadata database ("sqlite:FILE" or a
 	// PostgreSQL URL without password); MetadataPasswordFile holds the
@@ -128,6 +131,20 @@ type TLSFiles struct {
 // Enabled tells whether any TLS setting is given.
 func (t TLSFiles) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" }
 
+// ServerTLSFiles are a Temporal server's PEM files: its own certificate, the
+// CA its clients' certificates must come from, and the client certificate
+// of its system worker and Web UI.
+type ServerTLSFiles struct {
+	CertFile, KeyFile                 string
+	ClientCAFile                      string
+	InternalCertFile, InternalKeyFile string
+}
+
+// Enabled tells whether any server TLS setting is given.
+func (t ServerTLSFiles) Enabled() bool {
+	return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" || t.InternalCertFile != "" || t.InternalKeyFile != ""
+}
+
 // Replica is one inference replica: its name and base URL.
 type Replica struct {
 	Name string
@@ -178,6 +195,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	str(&c.TemporalDatabase, "temporal-database", "`dure temporal`'s database: sqlite:FILE or postgres://USER@HOST:PORT/DB?sslmode=...")
 	str(&c.TemporalDatabasePasswordFile, "temporal-database-password-file", "file holding the Temporal database's password")
 	str(&c.TemporalVisibilityDatabase, "temporal-visibility-database", "`dure temporal` on PostgreSQL: the database of the workflow list")
+	str(&c.TemporalServerTLS.CertFile, "temporal-server-cert", "`dure temporal`: PEM certificate of the frontend (enables mutual TLS)")
+	str(&c.TemporalServerTLS.KeyFile, "temporal-server-key", "`dure temporal`: PEM key of the frontend's certificate")
+	str(&c.TemporalServerTLS.ClientCAFile, "temporal-client-ca", "`dure temporal`: PEM CA whose client certificates the frontend accepts")
+	str(&c.TemporalServerTLS.InternalCertFile, "temporal-internal-cert", "`dure temporal`: PEM client certificate of the server's system worker and Web UI")
+	str(&c.TemporalServerTLS.InternalKeyFile, "temporal-internal-key", "`dure temporal`: PEM key of the internal client certificate")
 	str(&c.UICodecEndpoint, "ui-codec-endpoint", "`dure temporal`: the codec endpoint the Web UI decodes payloads with (the control plane's http://HOST:OPS_PORT/codec)")
 
 	str(&c.MetadataURL, "metadata-url", "shared metadata database: sqlite:FILE or postgres://USER@HOST:PORT/DB?sslmode=... (dev: a file in the data dir)")
@@ -322,7 +344,9 @@ func (c *Config) Resolve() error {
 	}
 	for _, p := range []*string{&c.CodecKeyFile, &c.StateKeyFile, &c.SampleDataDir, &c.MetadataPasswordFile, &c.TrainerOptionsFile,
 		&c.TemporalDatabasePasswordFile, &c.ReplicaAdminTokenFile, &c.ReplicaClientTokenFile, &c.CephEnvFile,
-		&c.TemporalTLS.CAFile, &c.TemporalTLS.CertFile, &c.TemporalTLS.KeyFile} {
+		&c.TemporalTLS.CAFile, &c.TemporalTLS.CertFile, &c.TemporalTLS.KeyFile,
+		&c.TemporalServerTLS.CertFile, &c.TemporalServerTLS.KeyFile, &c.TemporalServerTLS.ClientCAFile,
+		&c.TemporalServerTLS.InternalCertFile, &c.TemporalServerTLS.InternalKeyFile} {
 		if *p == "" {
 			continue
 		}

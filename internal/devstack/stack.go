@@ -205,6 +205,10 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		serverTLS, clientTLS, err := DevPKI(filepath.Join(s.Config.DataDir, "pki"), s.Config.Host)
+		if err != nil {
+			return err
+		}
 		t, err := StartTemporal(ctx, TemporalConfig{
 			DatabaseFile:  filepath.Join(s.Config.DataDir, "temporal", "temporal.db"),
 			Host:          s.Config.Host,
@@ -213,6 +217,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 			Namespace:     s.Config.Namespace,
 			CodecEndpoint: s.OpsURL + "/codec",
 			Logger:        s.logger,
+			TLS:           &serverTLS,
 		})
 		if err != nil {
 			return err
@@ -220,6 +225,7 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		s.temporal = t
 		s.closers = append(s.closers, t.Stop)
 		s.Base.Config.TemporalAddress = t.FrontendAddress()
+		s.Base.Config.TemporalTLS, s.Config.TemporalTLS = clientTLS, clientTLS
 	}
 	c, err := s.Base.DialTemporal(ctx, "worker")
 	if err != nil {

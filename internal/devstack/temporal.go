@@ -9,6 +9,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +58,62 @@ type TemporalConfig struct {
 	CodecEndpoint string
 	// Logger receives dure's own lines and the server's warnings and errors.
 	Logger *slog.Logger
+	// TLS, when set, makes the frontend and the server's own services speak
+	// mutual TLS: a client without a certificate of TLS.ClientCAFile is
+	// refused before any call.
+	TLS *TemporalTLS
+}
+
+// TemporalTLS are the server's certificates.
+type TemporalTLS struct {
+	// CertFile and KeyFile are the server's certificate, for the frontend
+	// and between its own services; ServerName is a name it carries, which
+	// the server's own clients check (default: the host).
+	CertFile, KeyFile string
+	ServerName        string
+	// ClientCAFile signs the certificates clients must present (and the
+	// server's own).
+	ClientCAFile string
+	// InternalCertFile and InternalKeyFile are the client certificate of
+	// the server's system worker and of its Web UI.
+	InternalCertFile, InternalKeyFile string
+}
+
+// serverName is the name the server's own clients verify.
+func (t TemporalTLS) serverName(host string) string {
+	if t.ServerName != "" {
+		return t.ServerName
+	}
+	return host
+}
+
+// clientConfig is what a client of this server presents and trusts.
+func (t TemporalTLS) clientConfig(host string) (*tls.Config, error) {
+	pem, err := os.ReadFile(t.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("temporal tls: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("temporal tls: %s holds no certificate", t.ClientCAFile)
+	}
+	cert, err := tls.LoadX509KeyPair(t.InternalCertFile, t.InternalKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("temporal tls: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: t.serverName(host)}, nil
+}
+
+// rootTLS is the server's TLS configuration: client certificates required
+// on the frontend and between its services.
+func (t TemporalTLS) rootTLS(host string) config.RootTLS {
+	server := config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true}
+	client := config.ClientTLS{ServerName: t.serverName(host), RootCAFiles: []string{t.ClientCAFile}}
+	return config.RootTLS{
+		Internode:    config.GroupTLS{Server: server, Client: client},
+		Frontend:     config.GroupTLS{Server: server, Client: client},
+		SystemWorker: config.WorkerTLS{CertFile: t.InternalCertFile, KeyFile: t.InternalKeyFile, Client: client},
+	}
 }
 
 // Temporal is a running embedded Temporal server (+ UI).
@@ -170,7 +228,7 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 		if retention == 0 {
 			retention = defaultNamespaceRetention
 		}
-		if err := registerNamespace(ctx, t.address, cfg.Namespace, retention, serverLog.logger); err != nil {
+		if err := registerNamespace(ctx, t.address, cfg, retention, serverLog.logger); err != nil {
 			_ = t.Stop()
 			return nil, err
 		}
@@ -198,6 +256,10 @@ func (t *Temporal) startUI(ctx context.Context, cfg TemporalConfig) error {
 		// The UI and the codec endpoint are served over plain HTTP on loopback.
 		CORS:  uiconfig.CORS{CookieInsecure: true},
 		Codec: uiconfig.Codec{Endpoint: cfg.CodecEndpoint},
+	}
+	if t := cfg.TLS; t != nil {
+		uiCfg.TLS = uiconfig.TLS{CaFile: t.ClientCAFile, CertFile: t.InternalCertFile, KeyFile: t.InternalKeyFile,
+			ServerName: t.serverName(cfg.Host), EnableHostVerification: true}
 	}
 	t.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
 	go func() {
@@ -280,7 +342,6 @@ func serverConfig(cfg TemporalConfig, persistence config.Persistence, ports []in
 	}
 	frontendAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.FrontendPort))
 	return &config.Config{
-		Global:      config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second}},
 		Persistence: persistence,
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace:    false,
@@ -301,7 +362,18 @@ func serverConfig(cfg TemporalConfig, persistence config.Persistence, ports []in
 		Archival:          config.Archival{History: config.HistoryArchival{State: "disabled"}, Visibility: config.VisibilityArchival{State: "disabled"}},
 		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"}}},
 		PublicClient:      config.PublicClient{HostPort: frontendAddr},
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second},
+			TLS:        tlsOf(cfg),
+		},
 	}
+}
+
+func tlsOf(cfg TemporalConfig) config.RootTLS {
+	if cfg.TLS == nil {
+		return config.RootTLS{}
+	}
+	return cfg.TLS.rootTLS(cfg.Host)
 }
 
 // freePorts asks the kernel for n unused TCP ports on host.

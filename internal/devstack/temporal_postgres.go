@@ -369,13 +369,19 @@ func createPostgresDatabase(ctx context.Context, p TemporalPostgres, database st
 // the public API is the supported way, and the server's namespace registry reads
 // a name it has not cached straight from the database, so the namespace is usable
 // at once. The SDK retries while the frontend is still coming up.
-func registerNamespace(ctx context.Context, frontend, namespace string, retention time.Duration, logger *slog.Logger) error {
+func registerNamespace(ctx context.Context, frontend string, cfg TemporalConfig, retention time.Duration, logger *slog.Logger) error {
+	namespace := cfg.Namespace
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	nc, err := client.NewNamespaceClient(client.Options{
-		HostPort: frontend,
-		Logger:   sdklog.NewStructuredLogger(logger),
-	})
+	opts := client.Options{HostPort: frontend, Logger: sdklog.NewStructuredLogger(logger)}
+	if cfg.TLS != nil {
+		tlsCfg, err := cfg.TLS.clientConfig(cfg.Host)
+		if err != nil {
+			return err
+		}
+		opts.ConnectionOptions.TLS = tlsCfg
+	}
+	nc, err := client.NewNamespaceClient(opts)
 	if err != nil {
 		return fmt.Errorf("namespace client for %s: %w", frontend, err)
 	}

@@ -139,7 +139,7 @@ func DialTemporal(ctx context.Context, cfg config.Config, c *codec.AESGCM, logge
 		Logger:           sdklog.NewStructuredLogger(logger),
 	}
 	if t := cfg.TemporalTLS; t.Enabled() {
-		tlsCfg, err := clientTLS(t)
+		tlsCfg, err := ClientTLS(t)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +152,9 @@ func DialTemporal(ctx context.Context, cfg config.Config, c *codec.AESGCM, logge
 	return tc, nil
 }
 
-func clientTLS(t config.TLSFiles) (*tls.Config, error) {
+// ClientTLS is the TLS configuration of a Temporal client: the CA that signs
+// the frontend's certificate and, for mutual TLS, the client's own.
+func ClientTLS(t config.TLSFiles) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/dure-platform/dure/activities/cephadmin"
 	"github.com/dure-platform/dure/internal/metadb"
+	"github.com/dure-platform/dure/internal/pki"
 )
 
 // cluster is a production-shaped dure on one machine: each role a process of
@@ -41,8 +42,10 @@ type cluster struct {
 
 	pg          metadb.Config
 	temporalDBs []string
-	ceph        cephadmin.Env
-	opsPorts    map[string]int
+	// certs are the client certificates of each role, and "operator"'s.
+	certs    map[string]pki.Bundle
+	ceph     cephadmin.Env
+	opsPorts map[string]int
 }
 
 type role struct {
@@ -94,6 +97,20 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 	u, err := url.Parse(ceph.RGWEndpoint)
 	require.NoError(t, err)
 
+	// Mutual TLS on the frontend: a certificate per service role, of one CA.
+	ca, err := pki.OpenAuthority(filepath.Join(dir, "pki"))
+	require.NoError(t, err)
+	issue := func(role string, hosts ...string) pki.Bundle {
+		b, err := ca.Issue(role, hosts...)
+		require.NoError(t, err)
+		return b
+	}
+	server, internal := issue("temporal", "127.0.0.1"), issue("temporal-internal")
+	c.certs = map[string]pki.Bundle{}
+	for _, role := range []string{procControlPlane, procQualityGate, "gpu-host", procGateway, "operator"} {
+		c.certs[role] = issue(role)
+	}
+
 	temporalPort := freePort(t)
 	c.common = map[string]string{
 		"DURE_HOST":                   "127.0.0.1",
@@ -129,6 +146,9 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 	c.roles = map[string]role{
 		procTemporal: {args: []string{"temporal"}, env: map[string]string{
 			"DURE_TEMPORAL_PORT": strconv.Itoa(temporalPort), "DURE_UI_PORT": "0",
+			"DURE_TEMPORAL_SERVER_CERT": server.CertFile, "DURE_TEMPORAL_SERVER_KEY": server.KeyFile,
+			"DURE_TEMPORAL_CLIENT_CA": server.CAFile, "DURE_TEMPORAL_TLS_SERVER_NAME": "127.0.0.1",
+			"DURE_TEMPORAL_INTERNAL_CERT": internal.CertFile, "DURE_TEMPORAL_INTERNAL_KEY": internal.KeyFile,
 			"DURE_TEMPORAL_DATABASE": pgURL.String(), "DURE_TEMPORAL_DATABASE_PASSWORD_FILE": pgPassword,
 			"DURE_TEMPORAL_VISIBILITY_DATABASE": c.temporalDBs[1],
 		}},
@@ -157,6 +177,13 @@ func newCluster(t *testing.T, bin string, pg metadb.Config, ceph cephadmin.Env, 
 	for name, r := range c.roles {
 		if r.env == nil {
 			r.env = map[string]string{}
+		}
+		certRole := name
+		if name == procGPUA || name == procGPUB {
+			certRole = "gpu-host"
+		}
+		if b, ok := c.certs[certRole]; ok {
+			r.env["DURE_TEMPORAL_TLS_CA"], r.env["DURE_TEMPORAL_TLS_CERT"], r.env["DURE_TEMPORAL_TLS_KEY"] = b.CAFile, b.CertFile, b.KeyFile
 		}
 		port := freePort(t)
 		c.opsPorts[name] = port
@@ -306,7 +333,9 @@ func (c *cluster) cli(ctx context.Context, args ...string) []byte {
 
 func (c *cluster) cliErr(ctx context.Context, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env = c.environ(map[string]string{"DURE_GATEWAY": c.GatewayURL()})
+	op := c.certs["operator"]
+	cmd.Env = c.environ(map[string]string{"DURE_GATEWAY": c.GatewayURL(),
+		"DURE_TEMPORAL_TLS_CA": op.CAFile, "DURE_TEMPORAL_TLS_CERT": op.CertFile, "DURE_TEMPORAL_TLS_KEY": op.KeyFile})
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

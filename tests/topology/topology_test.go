@@ -144,6 +144,8 @@ func TestProductionTopology(t *testing.T) {
 	c.assertGatewayRefusals(ctx, pilots)
 	c.assertLineage(ctx, pilots)
 	c.assertHistoriesClean(ctx, pilots)
+	_, err := client.DialContext(ctx, client.Options{HostPort: c.common["DURE_TEMPORAL_ADDRESS"]})
+	assert.Error(t, err, "the frontend refuses a client without a certificate")
 	var verified struct {
 		OK             bool  `json:"ok"`
 		Entries        int64 `json:"entries"`
@@ -303,7 +305,11 @@ func (c *cluster) assertHistoriesClean(ctx context.Context, pilots []pilot) {
 			needles = append(needles, tok[strings.LastIndex(tok, "_")+1:])
 		}
 	}
-	raw, err := client.Dial(client.Options{HostPort: c.common["DURE_TEMPORAL_ADDRESS"], Namespace: c.common["DURE_NAMESPACE"]})
+	op := c.certs["operator"]
+	tlsCfg, err := service.ClientTLS(config.TLSFiles{CAFile: op.CAFile, CertFile: op.CertFile, KeyFile: op.KeyFile})
+	require.NoError(c.t, err)
+	raw, err := client.Dial(client.Options{HostPort: c.common["DURE_TEMPORAL_ADDRESS"], Namespace: c.common["DURE_NAMESPACE"],
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg}})
 	require.NoError(c.t, err)
 	defer raw.Close()
 	testkit.AssertHistoriesClean(ctx, c.t, raw, c.common["DURE_NAMESPACE"], needles, 8)
@@ -402,7 +408,9 @@ func (c *cluster) temporalClient(ctx context.Context) client.Client {
 	require.NoError(c.t, err)
 	cc, err := codec.New(key)
 	require.NoError(c.t, err)
-	cfg := config.Config{TemporalAddress: c.common["DURE_TEMPORAL_ADDRESS"], Namespace: c.common["DURE_NAMESPACE"]}
+	op := c.certs["operator"]
+	cfg := config.Config{TemporalAddress: c.common["DURE_TEMPORAL_ADDRESS"], Namespace: c.common["DURE_NAMESPACE"],
+		TemporalTLS: config.TLSFiles{CAFile: op.CAFile, CertFile: op.CertFile, KeyFile: op.KeyFile}}
 	tc, err := service.DialTemporal(ctx, cfg, cc, testkit.Logger(c.t))
 	require.NoError(c.t, err)
 	return tc
