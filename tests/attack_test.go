@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,13 +20,16 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dure-platform/dure/internal/apiclient"
 	"github.com/dure-platform/dure/internal/audit"
+	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/demo"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/pki"
+	"github.com/dure-platform/dure/internal/service"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/internal/tenantapi"
 	"github.com/dure-platform/dure/workflows"
@@ -424,4 +428,46 @@ func TestAttackTemporalRefusesClientsWithoutACertificate(t *testing.T) {
 	c, err := client.DialContext(ctx, client.Options{HostPort: addr, ConnectionOptions: client.ConnectionOptions{TLS: tlsOf(true, stack.Config.TemporalTLS.CAFile)}})
 	require.NoError(t, err, "a certificate of the platform's CA")
 	c.Close()
+}
+
+// Anyone who reached the frontend could start onboarding or approve a batch.
+// Each certificate's role now decides what its holder may call: a worker's
+// certificate approves nothing and onboards no one.
+func TestAttackRolesCallOnlyWhatTheyDo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ca, err := pki.OpenAuthority(filepath.Join(stack.Config.DataDir, "pki"))
+	require.NoError(t, err)
+	dial := func(role string) client.Client {
+		b, err := ca.Issue(role)
+		require.NoError(t, err)
+		cfg, err := service.ClientTLS(config.TLSFiles{CAFile: b.CAFile, CertFile: b.CertFile, KeyFile: b.KeyFile})
+		require.NoError(t, err)
+		c, err := client.DialContext(ctx, client.Options{HostPort: stack.TemporalAddress(), Namespace: stack.Config.Namespace,
+			ConnectionOptions: client.ConnectionOptions{TLS: cfg}, DataConverter: stack.Codec.DataConverter()})
+		require.NoError(t, err)
+		t.Cleanup(c.Close)
+		return c
+	}
+	denied := func(err error) bool {
+		var pd *serviceerror.PermissionDenied
+		return errors.As(err, &pd)
+	}
+	onboard := func(c client.Client) error {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "attack-onboarding", TaskQueue: workflows.TaskQueueControlPlane},
+			"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "attacker", DisplayName: "x"})
+		return err
+	}
+	approve := func(c client.Client) error {
+		return c.SignalWorkflow(ctx, "attack-no-such-batch", "", workflows.SignalApprove, workflows.Decision{Operator: "invented"})
+	}
+	for _, role := range []string{"gpu-host", "quality-gate", "control-plane", "gateway", "someone"} {
+		c := dial(role)
+		assert.True(t, denied(onboard(c)), "%s starts onboarding", role)
+		assert.True(t, denied(approve(c)), "%s signals an approval", role)
+	}
+	// An operator may: the signal finds no such batch, which it is told.
+	err = approve(dial("operator"))
+	var notFound *serviceerror.NotFound
+	assert.True(t, errors.As(err, &notFound), "an operator's approval reaches the server: %v", err)
 }

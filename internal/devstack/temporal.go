@@ -24,6 +24,7 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -204,14 +205,21 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	for name, svc := range serverCfg.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(cfg.Host, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServer(
+	opts := []temporal.ServerOption{
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithConfig(serverCfg),
 		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(serverLog),
 		temporal.WithDynamicConfigClient(dyn),
 		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
-	)
+	}
+	if cfg.TLS != nil {
+		// With client certificates, each caller's role decides what it may call.
+		opts = append(opts,
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return certClaims{} }),
+			temporal.WithAuthorizer(roleAuthorizer{logger: cfg.Logger.With("component", "temporal-authorizer")}))
+	}
+	srv, err := temporal.NewServer(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}

@@ -77,12 +77,12 @@ type model struct {
 
 // Replica is one inference replica. Its methods are safe for concurrent use.
 type Replica struct {
-	name         string
-	loader       ModelLoader
-	adminHash    [sha256.Size]byte
+	name      string
+	loader    ModelLoader
+	adminHash [sha256.Size]byte
 	// clientHash, when set, is the hash of the only bearer token classify
 	// accepts.
-	clientHash *[sha256.Size]byte
+	clientHash   *[sha256.Size]byte
 	maxBodyBytes int64
 	logger       *slog.Logger
 	metrics      *replicaMetrics

@@ -199,6 +199,12 @@ func TestProductionTopology(t *testing.T) {
 	// GPU on the other host and resumes from the checkpoint in S3.
 	c.assertTrainingSurvivesItsHost(ctx, tc, train)
 	phases.done("lose a GPU host mid-training")
+
+	// Every role did its whole part with its own certificate: the
+	// authorizer refused none of their calls.
+	temporalLog, err := os.ReadFile(filepath.Join(c.dir, "logs", procTemporal+".log"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(temporalLog), "temporal call refused", "a role was refused a call it needs")
 	t.Logf("topology test wall time: %s", time.Since(began).Round(time.Second))
 }
 
