@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -470,4 +471,68 @@ func TestAttackRolesCallOnlyWhatTheyDo(t *testing.T) {
 	err = approve(dial("operator"))
 	var notFound *serviceerror.NotFound
 	assert.True(t, errors.As(err, &notFound), "an operator's approval reaches the server: %v", err)
+}
+
+// An operator's approval once named whoever the signal's JSON said, and the
+// dataset and the audit log recorded the invented name. The decision is now
+// the certificate's: the frontend writes the authenticated sender into the
+// signal's header, and the workflow records it whatever the payload claims.
+func TestAttackDecisionIsRecordedAsItsAuthenticatedSender(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := `{"id":"p-1","received_at":"2024-07-01","title":"가로등","body":"골목 가로등이 꺼져 있습니다.","department":"안전/환경"}` + "\n"
+	run := uploadAndIngest(ctx, t, "yongin", "uploads/principal-batch.jsonl", body, "test-principal-batch")
+	waitForStage(ctx, t, run, "awaiting-approval")
+
+	require.NoError(t, operator.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.SignalApprove,
+		workflows.Decision{Approve: true, Operator: "mallory", Sender: "operator:boss", Reason: "looks fine"}))
+	var res workflows.DataIngestionResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, workflows.DecisionApproved, res.Decision)
+	assert.Equal(t, "operator:demo", res.Operator, "the certificate's operator, not the names in the payload")
+
+	approvals := 0
+	for _, e := range auditEvents(t, "yongin") {
+		if e.Subject == "workflow:"+run.GetID() && e.Action == audit.ActionApprove {
+			approvals++
+			assert.Equal(t, "operator:demo", e.Actor)
+		}
+	}
+	assert.Equal(t, 1, approvals, "one approval in the tenant's trail")
+
+	// History names the sender of the signal too, for whoever reads it in the UI.
+	it := stack.Client.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	signals := 0
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		if e.GetWorkflowExecutionSignaledEventAttributes() != nil {
+			signals++
+			assert.Equal(t, "operator:demo", e.GetPrincipal().GetName())
+		}
+	}
+	assert.Equal(t, 1, signals)
+}
+
+// A decision from a caller that no one authenticated as an operator is
+// refused by the workflow too, should one get past the authorizer: the
+// dev process's own certificate may call anything, but decides nothing.
+func TestAttackDecisionFromANonOperatorIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := `{"id":"n-1","received_at":"2024-07-02","title":"도로 파손","body":"도로에 구멍이 나서 위험합니다.","department":"안전/환경"}` + "\n"
+	run := uploadAndIngest(ctx, t, "yongin", "uploads/non-operator-batch.jsonl", body, "test-non-operator-batch")
+	waitForStage(ctx, t, run, "awaiting-approval")
+
+	h, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.Decision{Approve: true, Operator: "kim", Sender: "operator:kim"}},
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "may not decide")
+	assert.Equal(t, "awaiting-approval", waitForScreened(ctx, t, run).Stage)
+	require.NoError(t, stack.Client.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
 }

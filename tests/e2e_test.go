@@ -37,9 +37,13 @@ import (
 // The embedded S3 server allows one instance per process, so every test in this
 // package shares one stack, started by TestMain.
 var (
-	stack   *devstack.Stack
-	summary demo.Summary
-	repo    string
+	stack *devstack.Stack
+	// operator is the Temporal client of the operator "demo", whose
+	// certificate the local CA issued: the demo and the tests decide
+	// batches with it.
+	operator client.Client
+	summary  demo.Summary
+	repo     string
 )
 
 func TestMain(m *testing.M) {
@@ -80,8 +84,14 @@ func runMain(m *testing.M) int {
 	}
 	defer stack.Close()
 
+	operator, err = stack.DialOperator(ctx, "demo")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "operator client:", err)
+		return 1
+	}
+	defer operator.Close()
 	runner := &demo.Runner{
-		Temporal: stack.Client, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
+		Temporal: stack.Client, Operator: operator, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
 		SampleDir: cfg.SampleDataDir, TokenDir: stack.TokenDir, Logger: logger, PollInterval: 50 * time.Millisecond,
 	}
 	summary, err = runner.Run(ctx)

@@ -49,9 +49,9 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	require.NoError(t, err)
 	waitForStage(ctx, t, run, "awaiting-approval")
 
-	refused, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	refused, err := operator.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide,
-		Args: []any{workflows.Decision{Approve: false, Operator: "kim"}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.Decision{Approve: false}}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
 		err = refused.Get(ctx, nil)
@@ -59,9 +59,9 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	require.Error(t, err, "a rejection without a reason is refused by the validator")
 	assert.Contains(t, err.Error(), "reason")
 
-	handle, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	handle, err := operator.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide,
-		Args: []any{workflows.Decision{Approve: false, Operator: "kim", Reason: "too many invalid records"}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.Decision{Approve: false, Reason: "too many invalid records"}}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	require.NoError(t, err)
 	var verdict string
@@ -72,6 +72,7 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &res))
 	assert.Equal(t, workflows.DecisionRejected, res.Decision)
 	assert.Equal(t, "too many invalid records", res.Reason)
+	assert.Equal(t, "operator:demo", res.Operator, "the operator whose certificate sent the update")
 	assert.Nil(t, res.Dataset, "a rejected batch is not published")
 	s := res.Screen
 	assert.Equal(t, len(lines), s.RecordsRead)

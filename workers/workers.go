@@ -4,6 +4,8 @@ package workers
 
 import (
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -34,6 +36,13 @@ type ControlPlane struct {
 	GPULease *gpu.LeaseActivities
 	Training *training.Activities
 	Serving  *serving.Activities
+}
+
+// ControlPlaneOptions are the control-plane worker's options: its workflows
+// learn who sent a decision from the Temporal frontend, through dc, the
+// client's data converter.
+func ControlPlaneOptions(dc converter.DataConverter) worker.Options {
+	return worker.Options{Interceptors: []interceptor.WorkerInterceptor{workflows.DecisionSenders(dc)}}
 }
 
 // RegisterControlPlane registers every workflow and the control-plane activities.

@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/dure-platform/dure/internal/roles"
 )
 
 // Signal, update and query names of DataIngestion.
@@ -16,6 +18,10 @@ const (
 	UpdateDecide        = "decide"
 	QueryIngestionState = "status"
 )
+
+// changeAuthenticatedDecider marks the runs whose decisions are recorded as
+// their authenticated sender's.
+const changeAuthenticatedDecider = "authenticated-decider"
 
 // Batch decisions.
 const (
@@ -71,12 +77,21 @@ type QualityScore struct {
 	PIICleanness float64 `json:"pii_cleanness"`
 }
 
-// Decision is an operator's verdict on a batch, from the UI (signal) or the CLI
-// (update).
+// Decision is an operator's verdict on a batch, from the UI (signal) or the
+// gateway and the operator CLI (update). Who decided never comes from the
+// decision's own words: the Temporal frontend names the caller it
+// authenticated, and the worker's DecisionSenders writes it into Sender. Only
+// the gateway, which authenticated an operator's token itself, names that
+// operator in Operator.
 type Decision struct {
-	Approve  bool   `json:"approve"`
-	Operator string `json:"operator"`
-	Reason   string `json:"reason,omitempty"`
+	Approve bool   `json:"approve"`
+	Reason  string `json:"reason,omitempty"`
+	// Operator is the operator the gateway vouches for; from anyone else it
+	// is ignored.
+	Operator string `json:"operator,omitempty"`
+	// Sender is the caller the frontend authenticated; whatever a client
+	// writes here is replaced.
+	Sender string `json:"sender,omitempty"`
 }
 
 // PublishDatasetInput promotes an approved batch into ai-training.
@@ -223,7 +238,35 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 	return result, nil
 }
 
-func (d Decision) validate() error {
+// decider is who a decision is recorded as: the operator the frontend
+// authenticated, or the one the gateway authenticated for it. Anyone else
+// may not decide; the frontend's authorizer refuses them before this.
+func (d Decision) decider() (string, error) {
+	switch roles.Of(d.Sender) {
+	case roles.Operator:
+		return d.Sender, nil
+	case roles.Gateway:
+		if d.Operator == "" {
+			return "", errors.New("the gateway named no operator")
+		}
+		return d.Operator, nil
+	case "":
+		return "", errors.New("the Temporal frontend named no authenticated sender")
+	}
+	return "", fmt.Errorf("%s may not decide a batch", d.Sender)
+}
+
+// validate checks a decision and names its decider in Operator. Runs
+// started before decisions carried an authenticated sender (version
+// DefaultVersion) keep the operator's own words.
+func (d *Decision) validate(authenticated bool) error {
+	if authenticated {
+		decider, err := d.decider()
+		if err != nil {
+			return err
+		}
+		d.Operator = decider
+	}
 	if d.Operator == "" {
 		return errors.New("operator is required")
 	}
@@ -238,9 +281,13 @@ func (d Decision) validate() error {
 func awaitDecision(ctx workflow.Context, timeout time.Duration) (Decision, bool, error) {
 	var decision *Decision
 	accept := func(d Decision) { decision = &d }
+	authenticated := workflow.GetVersion(ctx, changeAuthenticatedDecider, workflow.DefaultVersion, 1) == 1
 
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, d Decision) (string, error) {
+			if err := d.validate(authenticated); err != nil {
+				return "", err
+			}
 			accept(d)
 			if d.Approve {
 				return DecisionApproved, nil
@@ -251,7 +298,7 @@ func awaitDecision(ctx workflow.Context, timeout time.Duration) (Decision, bool,
 			if decision != nil {
 				return errors.New("the batch has been decided already")
 			}
-			return d.validate()
+			return d.validate(authenticated)
 		}},
 	)
 	if err != nil {
@@ -266,7 +313,7 @@ func awaitDecision(ctx workflow.Context, timeout time.Duration) (Decision, bool,
 				var d Decision
 				ch.Receive(ctx, &d)
 				d.Approve = approve
-				if err := d.validate(); err != nil {
+				if err := d.validate(authenticated); err != nil {
 					// A signal cannot answer with an error: log it and keep waiting.
 					logger.Warn("ignored an invalid decision signal", "signal", name, "err", err)
 					continue

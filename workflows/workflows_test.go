@@ -210,19 +210,23 @@ func TestDataIngestionApprovedBySignal(t *testing.T) {
 	env := ingestionEnv(t, goodScreen)
 	env.OnActivity(ActivityPublishDataset, mock.Anything, PublishDatasetInput{
 		TenantID: "suwon", SourceKey: "uploads/a.jsonl", SourceSHA256: goodScreen.SourceSHA256,
-		StagedKey: goodScreen.StagedKey, Records: 8, Approver: "kim",
+		StagedKey: goodScreen.StagedKey, Records: 8, Approver: "operator:kim",
 	}).Return(Dataset{DatasetID: "suwon-0123456789abcdef", Records: 8}, nil)
 	env.RegisterDelayedCallback(func() {
-		// An invalid signal (no operator) is ignored; the valid one decides.
+		// Signals whose sender no one authenticated, or who may not
+		// decide, are ignored whatever operator they name; the operator's
+		// decides.
 		env.SignalWorkflow(SignalApprove, Decision{})
 		env.SignalWorkflow(SignalApprove, Decision{Operator: "kim"})
+		env.SignalWorkflow(SignalApprove, Decision{Operator: "kim", Sender: "quality-gate"})
+		env.SignalWorkflow(SignalApprove, Decision{Operator: "mallory", Sender: "operator:kim"})
 	}, time.Hour)
 	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "uploads/a.jsonl"})
 	require.NoError(t, env.GetWorkflowError())
 	var res DataIngestionResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, DecisionApproved, res.Decision)
-	assert.Equal(t, "kim", res.Operator)
+	assert.Equal(t, "operator:kim", res.Operator, "the authenticated sender, not the operator named")
 	require.NotNil(t, res.Dataset)
 	assert.Equal(t, 8, res.Dataset.Records)
 }
@@ -234,10 +238,10 @@ func TestDataIngestionUpdateValidatorAndReject(t *testing.T) {
 		env.UpdateWorkflow(UpdateDecide, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejectedNoReason = err != nil },
 			OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, Decision{Approve: false, Operator: "kim"})
+		}, Decision{Approve: false, Sender: "operator:kim"})
 		env.UpdateWorkflow(UpdateDecide, "u2", &testsuite.TestUpdateCallback{
 			OnReject: func(error) {}, OnAccept: func() { accepted = true }, OnComplete: func(any, error) {},
-		}, Decision{Approve: false, Operator: "kim", Reason: "labels look shifted"})
+		}, Decision{Approve: false, Operator: "token:t1", Sender: "gateway", Reason: "labels look shifted"})
 	}, time.Minute)
 	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "uploads/a.jsonl"})
 	require.NoError(t, env.GetWorkflowError())
@@ -247,6 +251,7 @@ func TestDataIngestionUpdateValidatorAndReject(t *testing.T) {
 	assert.True(t, accepted)
 	assert.Equal(t, DecisionRejected, res.Decision)
 	assert.Equal(t, "labels look shifted", res.Reason)
+	assert.Equal(t, "token:t1", res.Operator, "the operator the gateway authenticated")
 	env.AssertNotCalled(t, ActivityPublishDataset, mock.Anything, mock.Anything)
 }
 

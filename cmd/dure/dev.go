@@ -60,8 +60,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		"tokens", stack.TokenDir)
 
 	if *withDemo {
+		operator, err := stack.DialOperator(ctx, "demo")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer operator.Close()
 		runner := &demo.Runner{
-			Temporal: stack.Client, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
+			Temporal: stack.Client, Operator: operator, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
 			SampleDir: stack.Config.SampleDataDir, TokenDir: stack.TokenDir, Logger: logger.With("component", "demo"),
 		}
 		sum, err := runner.Run(ctx)

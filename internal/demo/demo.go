@@ -44,7 +44,10 @@ var PilotTenants = []Tenant{
 
 // Runner holds what the demo drives.
 type Runner struct {
-	Temporal   client.Client
+	Temporal client.Client
+	// Operator is the client the demo decides batches with: an operator's,
+	// whom history and the audit log record as the approver.
+	Operator   client.Client
 	Store      *tenancy.Store
 	S3         objstore.Endpoint
 	GatewayURL string
@@ -164,8 +167,8 @@ func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionR
 	if state.Stage == "awaiting-approval" {
 		r.Logger.Info("demo mode: approving the batch on the operator's behalf (without --demo an operator decides in the UI or CLI)",
 			"tenant", t.ID, "workflow_id", id, "accepted", state.Screen.RecordsAccepted, "rejected", state.Screen.RecordsRejected)
-		err = r.Temporal.SignalWorkflow(ctx, id, run.GetRunID(), workflows.SignalApprove,
-			workflows.Decision{Operator: "demo", Reason: "approved by dure dev --demo"})
+		err = r.Operator.SignalWorkflow(ctx, id, run.GetRunID(), workflows.SignalApprove,
+			workflows.Decision{Approve: true, Reason: "approved by dure dev --demo"})
 		if err != nil {
 			return workflows.DataIngestionResult{}, fmt.Errorf("approve %s: %w", id, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -93,7 +94,8 @@ func OpenAuthority(dir string) (*Authority, error) {
 // signed by this CA, or near its end. hosts are the names and addresses a
 // server certificate answers for; a client certificate has none.
 func (a *Authority) Issue(role string, hosts ...string) (Bundle, error) {
-	b := Bundle{CAFile: a.CAFile(), CertFile: filepath.Join(a.dir, role+".pem"), KeyFile: filepath.Join(a.dir, role+"-key.pem")}
+	file := strings.ReplaceAll(role, ":", "-")
+	b := Bundle{CAFile: a.CAFile(), CertFile: filepath.Join(a.dir, file+".pem"), KeyFile: filepath.Join(a.dir, file+"-key.pem")}
 	if cert, _, err := readPair(b.CertFile, b.KeyFile); err == nil && cert.CheckSignatureFrom(a.cert) == nil &&
 		time.Until(cert.NotAfter) > renewBefore && cert.Subject.CommonName == role {
 		return b, nil

@@ -93,7 +93,7 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 	if err := ensurePlatformTokens(ctx, b, deps.TokenDir); err != nil {
 		return nil, err
 	}
-	w := worker.New(tc, workflows.TaskQueueControlPlane, worker.Options{})
+	w := worker.New(tc, workflows.TaskQueueControlPlane, workers.ControlPlaneOptions(b.Codec.DataConverter()))
 	workers.RegisterControlPlane(w, workers.ControlPlane{
 		Storage: &storage.Activities{
 			Provisioner: deps.Provisioner, Credentials: b.Store, Endpoint: b.S3,
