@@ -16,6 +16,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/service"
+	"github.com/dure-platform/dure/internal/uiauth"
 )
 
 // serviceFlags parses a command's settings (flags, DURE_* environment, config
@@ -312,7 +313,11 @@ func startControlPlane(ctx context.Context, r *running) error {
 	}
 	r.add(w.Close)
 	// The Web UI decodes payloads here; the management network reaches it.
-	r.extra = map[string]http.Handler{"/codec/": http.StripPrefix("/codec", r.base.Codec.Handler(r.cfg.CodecOrigins...))}
+	var users *uiauth.Verifier
+	if r.cfg.UIUsersJWKSURL != "" {
+		users = uiauth.NewVerifier(r.cfg.UIUsersJWKSURL)
+	}
+	r.extra = map[string]http.Handler{"/codec/": http.StripPrefix("/codec", r.base.CodecEndpoint(r.cfg.CodecOrigins, users))}
 	return nil
 }
 

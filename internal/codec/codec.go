@@ -115,12 +115,30 @@ func (c *AESGCM) FailureConverter() converter.FailureConverter {
 // MaxCodecBody bounds one request to the codec endpoint.
 const MaxCodecBody = 4 << 20
 
+// EndpointOptions say who may call the codec endpoint, and what it decodes.
+type EndpointOptions struct {
+	// Origins are the Web UI origins whose pages may call the endpoint from
+	// a browser.
+	Origins []string
+	// Authenticate, when set, must accept a request's credential (the
+	// Authorization header) before anything is encoded or decoded: without
+	// it the endpoint would encrypt and decrypt for anyone who reaches it.
+	Authenticate func(*http.Request) error
+	// RequireEncrypted makes decode refuse payloads this codec did not
+	// encrypt, which a client without the key wrote into history in clear.
+	RequireEncrypted bool
+}
+
 // Handler serves POST {prefix}/encode and {prefix}/decode for the Web UI, with the
 // CORS headers a browser needs to call it from the UI's origin.
-func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
-	inner := converter.NewPayloadCodecHTTPHandler(c)
+func (c *AESGCM) Handler(opts EndpointOptions) http.Handler {
+	var codec converter.PayloadCodec = c
+	if opts.RequireEncrypted {
+		codec = encryptedOnly{c}
+	}
+	inner := converter.NewPayloadCodecHTTPHandler(codec)
 	allowed := map[string]bool{}
-	for _, o := range allowedOrigins {
+	for _, o := range opts.Origins {
 		allowed[strings.TrimRight(o, "/")] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,6 +157,13 @@ func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		if opts.Authenticate != nil {
+			if err := opts.Authenticate(r); err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dure codec"`)
+				http.Error(w, "an operator credential is required: "+err.Error(), http.StatusUnauthorized)
+				return
+			}
+		}
 		// The UI sends a history's payloads, small by design (keys and
 		// counts); a larger body is refused before it is read.
 		if r.ContentLength > MaxCodecBody {
@@ -148,6 +173,18 @@ func (c *AESGCM) Handler(allowedOrigins ...string) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxCodecBody)
 		inner.ServeHTTP(w, r)
 	})
+}
+
+// encryptedOnly decodes only what the codec encrypted.
+type encryptedOnly struct{ *AESGCM }
+
+func (e encryptedOnly) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	for _, p := range payloads {
+		if string(p.GetMetadata()[metadataEncoding]) != encodingEncrypted {
+			return nil, errors.New("payload is not encrypted: a client without the payload key wrote it")
+		}
+	}
+	return e.AESGCM.Decode(payloads)
 }
 
 // LoadOrCreateKey reads a hex key from path, creating a new random one (mode 0600)

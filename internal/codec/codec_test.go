@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/dure-platform/dure/internal/secretbox"
 )
@@ -68,7 +70,7 @@ func TestLoadOrCreateKeyIsStable(t *testing.T) {
 }
 
 func TestHandlerCORS(t *testing.T) {
-	h := testCodec(t, 1).Handler("http://127.0.0.1:8233")
+	h := testCodec(t, 1).Handler(EndpointOptions{Origins: []string{"http://127.0.0.1:8233"}})
 	tests := []struct {
 		origin string
 		want   int
@@ -88,7 +90,7 @@ func TestHandlerCORS(t *testing.T) {
 // A 300 MB POST once grew the process by 600 MB: bodies are capped, whether
 // their length is declared or not.
 func TestHandlerCapsBodies(t *testing.T) {
-	h := testCodec(t, 1).Handler()
+	h := testCodec(t, 1).Handler(EndpointOptions{})
 	big := strings.Repeat("x", MaxCodecBody+1)
 
 	req := httptest.NewRequest(http.MethodPost, "/decode", strings.NewReader(big))
@@ -101,4 +103,61 @@ func TestHandlerCapsBodies(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.GreaterOrEqual(t, rec.Code, 400, "undeclared length is cut at the cap")
+}
+
+// The endpoint once encrypted and decrypted for anyone who reached it: with
+// an authenticator, a request without an accepted credential gets nothing.
+func TestHandlerRequiresACredential(t *testing.T) {
+	c := testCodec(t, 1)
+	enc, err := c.Encode([]*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"k"`)}})
+	require.NoError(t, err)
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	require.NoError(t, err)
+	h := c.Handler(EndpointOptions{Authenticate: func(r *http.Request) error {
+		if r.Header.Get("Authorization") != "Bearer good" {
+			return errors.New("not an operator")
+		}
+		return nil
+	}})
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer bad", http.StatusUnauthorized},
+		{"Bearer good", http.StatusOK},
+	} {
+		for _, path := range []string{"/decode", "/encode"} {
+			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, tc.want, rec.Code, "%s with %q", path, tc.auth)
+			if tc.want != http.StatusOK {
+				assert.NotContains(t, rec.Body.String(), `"k"`)
+			}
+		}
+	}
+}
+
+// Decode passed unencrypted payloads through, so a client without the key
+// wrote plaintext into history unnoticed; production refuses them.
+func TestHandlerRefusesPlaintextWhenEncryptionIsRequired(t *testing.T) {
+	c := testCodec(t, 1)
+	plain := &commonpb.Payloads{Payloads: []*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"in clear"`)}}}
+	body, err := protojson.Marshal(plain)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		require bool
+		want    int
+	}{{false, http.StatusOK}, {true, http.StatusBadRequest}} {
+		req := httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		c.Handler(EndpointOptions{RequireEncrypted: tc.require}).ServeHTTP(rec, req)
+		assert.Equal(t, tc.want, rec.Code, "require encrypted: %v", tc.require)
+	}
 }
