@@ -9,6 +9,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/devstack"
+	"github.com/dure-platform/dure/internal/uiauth"
 )
 
 // runTemporal runs a Temporal server (frontend, history, matching, worker,
@@ -32,7 +33,20 @@ func runTemporal(ctx context.Context, args []string, _, stderr io.Writer) error 
 		// temporal-tls-server-name is the name the frontend's certificate
 		// carries, for the server's own clients as for everyone's.
 		tcfg.TLS = &devstack.TemporalTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile,
-			InternalCertFile: t.InternalCertFile, InternalKeyFile: t.InternalKeyFile, ServerName: cfg.TemporalTLS.ServerName}
+			InternalCertFile: t.InternalCertFile, InternalKeyFile: t.InternalKeyFile,
+			UICertFile: t.UICertFile, UIKeyFile: t.UIKeyFile, ServerName: cfg.TemporalTLS.ServerName}
+	}
+	if l := cfg.UILogin; l.Enabled() {
+		var secret string
+		if l.ClientSecretFile != "" {
+			if secret, err = config.ReadSecretFile(l.ClientSecretFile); err != nil {
+				return fmt.Errorf("ui-oidc-client-secret-file: %w", err)
+			}
+		}
+		tcfg.UILogin = &devstack.UILogin{ProviderURL: l.ProviderURL, ClientID: l.ClientID, ClientSecret: secret, CallbackURL: l.CallbackURL}
+	}
+	if cfg.UIUsersJWKSURL != "" {
+		tcfg.UIUsers = uiauth.NewVerifier(cfg.UIUsersJWKSURL)
 	}
 	if file, ok := strings.CutPrefix(cfg.TemporalDatabase, "sqlite:"); ok {
 		tcfg.DatabaseFile = file

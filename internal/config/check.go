@@ -118,6 +118,24 @@ func (c *Config) Check(role Role) error {
 		port(c.TemporalPort, "temporal-port")
 		if c.UIPort != 0 {
 			port(c.UIPort, "ui-port")
+			if t := c.TemporalServerTLS; t.Enabled() {
+				for setting, f := range map[string]string{"temporal-ui-cert": t.UICertFile, "temporal-ui-key": t.UIKeyFile} {
+					need(f != "", setting, "the Web UI acts for its users with a certificate of its own (CN web-ui), never the server's")
+					if f != "" {
+						if _, err := os.Stat(f); err != nil {
+							errs = append(errs, fmt.Errorf("%s: %w", setting, err))
+						}
+					}
+				}
+			}
+		}
+		if l := c.UILogin; l.Enabled() || c.UIUsersJWKSURL != "" {
+			why := "a Web UI login and the frontend's check of the tokens it forwards go together"
+			need(l.ProviderURL != "", "ui-oidc-provider-url", why)
+			need(l.ClientID != "", "ui-oidc-client-id", why)
+			need(l.CallbackURL != "", "ui-oidc-callback-url", why)
+			need(c.UIUsersJWKSURL != "", "ui-users-jwks-url", why)
+			secret(l.ClientSecretFile, "ui-oidc-client-secret-file")
 		}
 	case RoleControlPlane, RoleQualityGate, RoleGPUHost, RoleGateway, RoleInference:
 		need(c.TemporalAddress != "" || role == RoleInference, "temporal-address", "services dial the Temporal frontend")

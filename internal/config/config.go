@@ -48,6 +48,14 @@ type Config struct {
 	// TemporalServerTLS are `dure temporal`'s certificates: with them its
 	// frontend requires client certificates of their client CA.
 	TemporalServerTLS ServerTLSFiles
+	// UILogin is how `dure temporal`'s Web UI logs its users in; without
+	// it the UI has no login and acts as an operator for whoever reaches it.
+	UILogin UILogin
+	// UIUsersJWKSURL is where the identity provider publishes the keys that
+	// sign the UI users' access tokens: `dure temporal`'s frontend takes
+	// the UI's calls as the logged-in user's, and the control plane's codec
+	// endpoint decodes for users who operate the namespace.
+	UIUsersJWKSURL string
 
 	// MetadataURL is the shared metadata database ("sqlite:FILE" or a
 	// PostgreSQL URL without password); MetadataPasswordFile holds the
@@ -132,17 +140,36 @@ type TLSFiles struct {
 func (t TLSFiles) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" }
 
 // ServerTLSFiles are a Temporal server's PEM files: its own certificate, the
-// CA its clients' certificates must come from, and the client certificate
-// of its system worker and Web UI.
+// CA its clients' certificates must come from, the client certificate of
+// its system worker, and that of its Web UI (CN web-ui).
 type ServerTLSFiles struct {
 	CertFile, KeyFile                 string
 	ClientCAFile                      string
 	InternalCertFile, InternalKeyFile string
+	UICertFile, UIKeyFile             string
+}
+
+// UILogin is the OpenID Connect provider the Web UI logs users in with.
+type UILogin struct {
+	// ProviderURL is the issuer, whose .well-known/openid-configuration the
+	// UI reads.
+	ProviderURL string
+	ClientID    string
+	// ClientSecretFile holds the UI's client secret.
+	ClientSecretFile string
+	// CallbackURL is the UI's own /auth/sso/callback as browsers reach it.
+	CallbackURL string
+}
+
+// Enabled tells whether any login setting is given.
+func (l UILogin) Enabled() bool {
+	return l.ProviderURL != "" || l.ClientID != "" || l.ClientSecretFile != "" || l.CallbackURL != ""
 }
 
 // Enabled tells whether any server TLS setting is given.
 func (t ServerTLSFiles) Enabled() bool {
-	return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" || t.InternalCertFile != "" || t.InternalKeyFile != ""
+	return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" || t.InternalCertFile != "" || t.InternalKeyFile != "" ||
+		t.UICertFile != "" || t.UIKeyFile != ""
 }
 
 // Replica is one inference replica: its name and base URL.
@@ -198,8 +225,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	str(&c.TemporalServerTLS.CertFile, "temporal-server-cert", "`dure temporal`: PEM certificate of the frontend (enables mutual TLS)")
 	str(&c.TemporalServerTLS.KeyFile, "temporal-server-key", "`dure temporal`: PEM key of the frontend's certificate")
 	str(&c.TemporalServerTLS.ClientCAFile, "temporal-client-ca", "`dure temporal`: PEM CA whose client certificates the frontend accepts")
-	str(&c.TemporalServerTLS.InternalCertFile, "temporal-internal-cert", "`dure temporal`: PEM client certificate of the server's system worker and Web UI")
+	str(&c.TemporalServerTLS.InternalCertFile, "temporal-internal-cert", "`dure temporal`: PEM client certificate of the server's system worker")
 	str(&c.TemporalServerTLS.InternalKeyFile, "temporal-internal-key", "`dure temporal`: PEM key of the internal client certificate")
+	str(&c.TemporalServerTLS.UICertFile, "temporal-ui-cert", "`dure temporal`: PEM client certificate of the Web UI (CN web-ui)")
+	str(&c.TemporalServerTLS.UIKeyFile, "temporal-ui-key", "`dure temporal`: PEM key of the Web UI's client certificate")
+	str(&c.UILogin.ProviderURL, "ui-oidc-provider-url", "`dure temporal`: OpenID Connect issuer the Web UI logs users in with")
+	str(&c.UILogin.ClientID, "ui-oidc-client-id", "`dure temporal`: the Web UI's client id at the provider")
+	str(&c.UILogin.ClientSecretFile, "ui-oidc-client-secret-file", "`dure temporal`: file holding the Web UI's client secret")
+	str(&c.UILogin.CallbackURL, "ui-oidc-callback-url", "`dure temporal`: the Web UI's https://HOST:PORT/auth/sso/callback as browsers reach it")
+	str(&c.UIUsersJWKSURL, "ui-users-jwks-url", "`dure temporal` and control plane: the provider's JWKS URL, whose keys sign the Web UI users' access tokens")
 	str(&c.UICodecEndpoint, "ui-codec-endpoint", "`dure temporal`: the codec endpoint the Web UI decodes payloads with (the control plane's http://HOST:OPS_PORT/codec)")
 
 	str(&c.MetadataURL, "metadata-url", "shared metadata database: sqlite:FILE or postgres://USER@HOST:PORT/DB?sslmode=... (dev: a file in the data dir)")
@@ -346,7 +380,8 @@ func (c *Config) Resolve() error {
 		&c.TemporalDatabasePasswordFile, &c.ReplicaAdminTokenFile, &c.ReplicaClientTokenFile, &c.CephEnvFile,
 		&c.TemporalTLS.CAFile, &c.TemporalTLS.CertFile, &c.TemporalTLS.KeyFile,
 		&c.TemporalServerTLS.CertFile, &c.TemporalServerTLS.KeyFile, &c.TemporalServerTLS.ClientCAFile,
-		&c.TemporalServerTLS.InternalCertFile, &c.TemporalServerTLS.InternalKeyFile} {
+		&c.TemporalServerTLS.InternalCertFile, &c.TemporalServerTLS.InternalKeyFile,
+		&c.TemporalServerTLS.UICertFile, &c.TemporalServerTLS.UIKeyFile, &c.UILogin.ClientSecretFile} {
 		if *p == "" {
 			continue
 		}

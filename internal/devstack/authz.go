@@ -6,23 +6,22 @@ import (
 	"slices"
 	"strings"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/common/api"
 	"go.temporal.io/server/common/authorization"
+
+	"github.com/dure-platform/dure/internal/roles"
+	"github.com/dure-platform/dure/internal/uiauth"
 )
 
-// Principals of the Temporal frontend: the CN of a client certificate.
-const (
-	PrincipalOperator     = PKIRoleOperator
-	PrincipalControlPlane = "control-plane"
-	PrincipalQualityGate  = "quality-gate"
-	PrincipalGPUHost      = "gpu-host"
-	PrincipalGateway      = "gateway"
-)
-
-// systemPrincipals may call anything: the server's own services and Web UI,
-// and `dure dev`'s one process, which runs every role with one certificate.
+// systemPrincipals may call anything: the server's own services, and `dure
+// dev`'s one process, which runs every role with one certificate.
 var systemPrincipals = []string{PKIRoleServer, PKIRoleInternal, PKIRoleServices}
+
+// webUIWithoutLogin is who the Web UI acts as when it has no login of its
+// own (dure dev's default): an operator console for whoever reaches it.
+const webUIWithoutLogin = roles.Operator + ":" + roles.WebUI
 
 // Names the authorizer looks inside requests for.
 const (
@@ -33,91 +32,162 @@ const (
 	updateRegisterHost = "register_host"
 )
 
-// certClaims maps a client certificate to its principal: the CN. A caller
-// without a certificate has none, and the authorizer refuses it.
-type certClaims struct{}
+// webUIUser is the Web UI's user, from the access token the UI forwards.
+type webUIUser struct {
+	Subject string
+}
 
-func (certClaims) GetClaims(info *authorization.AuthInfo) (*authorization.Claims, error) {
+// uiUsers checks the access tokens of the Web UI's users.
+type uiUsers interface {
+	Verify(ctx context.Context, token string) (uiauth.User, error)
+}
+
+// certClaims maps a client certificate to its principal: the CN. A caller
+// without a certificate has none, and the authorizer refuses it. The Web
+// UI's certificate stands for the user whose access token it forwards, when
+// users checks them; without them the UI has no login and acts as an
+// operator.
+type certClaims struct {
+	users uiUsers
+}
+
+// uiRoles are the namespace roles a user's permissions name.
+var uiRoles = map[string]authorization.Role{
+	"read": authorization.RoleReader, "write": authorization.RoleWriter,
+	"worker": authorization.RoleWorker, "admin": authorization.RoleAdmin,
+}
+
+func (m certClaims) GetClaims(info *authorization.AuthInfo) (*authorization.Claims, error) {
 	if info == nil || info.TLSSubject == nil {
 		return &authorization.Claims{}, nil
 	}
-	return &authorization.Claims{Subject: info.TLSSubject.CommonName, AuthType: "tls"}, nil
+	claims := &authorization.Claims{Subject: info.TLSSubject.CommonName, AuthType: "tls"}
+	if claims.Subject != roles.WebUI {
+		return claims, nil
+	}
+	if m.users == nil {
+		claims.Subject = webUIWithoutLogin
+		return claims, nil
+	}
+	if info.AuthToken == "" {
+		return claims, nil
+	}
+	user, err := m.users.Verify(context.Background(), info.AuthToken)
+	if err != nil {
+		return nil, err
+	}
+	claims.AuthType, claims.Extensions = "tls+jwt", webUIUser{Subject: user.Subject}
+	claims.Namespaces = map[string]authorization.Role{}
+	for ns, perms := range user.Permissions {
+		for _, p := range perms {
+			claims.Namespaces[ns] |= uiRoles[p]
+		}
+	}
+	return claims, nil
 }
 
-// roleAuthorizer decides each call by the caller's role, and says why it
-// refused, in the server's log.
+// roleAuthorizer decides each call by the caller's role, says why it
+// refused in the server's log, and names the caller it let through, so that
+// history records who sent each signal and update.
 type roleAuthorizer struct {
 	logger *slog.Logger
 }
 
-var (
-	allow = authorization.Result{Decision: authorization.DecisionAllow}
-	deny  = authorization.Result{Decision: authorization.DecisionDeny}
-)
+var deny = authorization.Result{Decision: authorization.DecisionDeny}
 
 // Authorize lets each role call what that role does, and nothing else:
 //
 //  1. Health checks are anyone's.
-//  2. The server itself, its Web UI and `dure dev`'s process may call
-//     anything.
-//  3. Only an operator starts onboarding or offboarding, or signals a
+//  2. The server itself and `dure dev`'s process may call anything.
+//  3. The Web UI acts for its user: a user who may write the namespace is
+//     an operator (operator:SUBJECT), one who may read it only reads;
+//     without a user it only learns what the server is.
+//  4. Only an operator starts onboarding or offboarding, or signals a
 //     batch's approval or rejection; an operator may do anything but
 //     administer the cluster.
-//  4. The decide Update comes from operators and the gateway alone (the
+//  5. The decide Update comes from operators and the gateway alone (the
 //     gateway has authenticated the operator's token).
-//  5. Workers (control plane, quality gate, GPU hosts) poll and answer
+//  6. Workers (control plane, quality gate, GPU hosts) poll and answer
 //     their task queues.
-//  6. The control plane also starts, queries and updates workflows and
+//  7. The control plane also starts, queries and updates workflows and
 //     schedules (the GPU pool, retraining), but decides nothing.
-//  7. A GPU host also registers its inventory with the GPU pool and reads
+//  8. A GPU host also registers its inventory with the GPU pool and reads
 //     the pool's allocation.
-//  8. The gateway also reads a workflow's state and result, sends decide,
+//  9. The gateway also reads a workflow's state and result, sends decide,
 //     and starts a tenant's key rotation.
-//  9. Everyone else is refused.
+//  10. Everyone else is refused.
 func (a roleAuthorizer) Authorize(_ context.Context, claims *authorization.Claims, target *authorization.CallTarget) (authorization.Result, error) {
 	if authorization.IsHealthCheckAPI(target.APIName) {
-		return allow, nil
+		return authorization.Result{Decision: authorization.DecisionAllow}, nil
 	}
-	principal := ""
-	if claims != nil {
-		principal = claims.Subject
+	if claims == nil {
+		claims = &authorization.Claims{}
 	}
+	principal := claims.Subject
 	method := target.APIName[strings.LastIndex(target.APIName, "/")+1:]
-	if a.allowed(principal, target.APIName, method, target.Request) {
-		return allow, nil
+	allowed := false
+	if principal == roles.WebUI {
+		principal, allowed = a.webUI(claims, target, method)
+	} else {
+		allowed = a.allowed(principal, target.APIName, method, target.Request)
 	}
-	a.logger.Warn("temporal call refused", "principal", principal, "method", method, "namespace", target.Namespace)
-	return deny, nil
+	if !allowed {
+		a.logger.Warn("temporal call refused", "principal", principal, "method", method, "namespace", target.Namespace)
+		return deny, nil
+	}
+	return authorization.Result{
+		Decision:  authorization.DecisionAllow,
+		Principal: &commonpb.Principal{Type: claims.AuthType, Name: principal},
+	}, nil
+}
+
+// webUI decides a call of the Web UI by its user's role in the namespace,
+// and names the user.
+func (a roleAuthorizer) webUI(claims *authorization.Claims, target *authorization.CallTarget, method string) (string, bool) {
+	user, ok := claims.Extensions.(webUIUser)
+	if !ok {
+		return roles.WebUI, serverInfoMethods[method]
+	}
+	role := claims.Namespaces[target.Namespace]
+	switch {
+	case role&(authorization.RoleWriter|authorization.RoleAdmin) != 0:
+		operator := roles.OperatorNamed(user.Subject)
+		return operator, a.allowed(operator, target.APIName, method, target.Request)
+	case role&authorization.RoleReader != 0:
+		return "viewer:" + user.Subject, serverInfoMethods[method] || api.GetMethodMetadata(target.APIName).Access == api.AccessReadOnly
+	}
+	return "web-ui-user:" + user.Subject, serverInfoMethods[method]
 }
 
 func (a roleAuthorizer) allowed(principal, apiName, method string, req any) bool {
+	role := roles.Of(principal)
 	switch {
 	case slices.Contains(systemPrincipals, principal):
 		return true
-	case decides(method, req):
-		return principal == PrincipalOperator || (principal == PrincipalGateway && isUpdate(req, updateDecide))
-	case principal == PrincipalOperator:
+	case decides(req):
+		return role == roles.Operator || (role == roles.Gateway && isUpdate(req, updateDecide))
+	case role == roles.Operator:
 		return api.GetMethodMetadata(apiName).Access != api.AccessAdmin
 	case startsPlatformWorkflow(req):
 		return false
 	}
 	worker := workerMethods[method]
-	switch principal {
-	case PrincipalControlPlane:
+	switch role {
+	case roles.ControlPlane:
 		return worker || controlPlaneMethods[method]
-	case PrincipalQualityGate:
+	case roles.QualityGate:
 		return worker
-	case PrincipalGPUHost:
+	case roles.GPUHost:
 		return worker || method == "QueryWorkflow" || method == "PollWorkflowExecutionUpdate" ||
 			(method == "UpdateWorkflowExecution" && isUpdate(req, updateRegisterHost))
-	case PrincipalGateway:
+	case roles.Gateway:
 		return gatewayMethods[method] || (method == "StartWorkflowExecution" && startsType(req, "TenantKeyRotation"))
 	}
 	return false
 }
 
 // decides tells whether a call carries a batch's decision.
-func decides(method string, req any) bool {
+func decides(req any) bool {
 	switch r := req.(type) {
 	case *workflowservice.SignalWorkflowExecutionRequest:
 		return r.GetSignalName() == signalApprove || r.GetSignalName() == signalReject
@@ -150,6 +220,9 @@ func startsPlatformWorkflow(req any) bool {
 	return startsType(req, "TenantOnboarding") || startsType(req, "TenantOffboarding")
 }
 
+// serverInfoMethods tell a client what the server and namespace are.
+var serverInfoMethods = setOf("GetSystemInfo", "DescribeNamespace", "GetClusterInfo", "ListNamespaces")
+
 // workerMethods are what an SDK worker calls to serve its task queues.
 var workerMethods = setOf(
 	"GetSystemInfo", "DescribeNamespace", "GetClusterInfo",
@@ -163,7 +236,8 @@ var workerMethods = setOf(
 	"GetWorkerVersioningRules",
 )
 
-// controlPlaneMethods are the control plane's calls as a client.
+// controlPlaneMethods are the control plane's calls as a client; it reads
+// histories to learn who sent a decision.
 var controlPlaneMethods = setOf(
 	"StartWorkflowExecution", "SignalWorkflowExecution", "SignalWithStartWorkflowExecution",
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "QueryWorkflow",

@@ -2,14 +2,20 @@ package devstack
 
 import (
 	"context"
+	"crypto/x509/pkix"
+	"errors"
 	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/common/authorization"
+
+	"github.com/dure-platform/dure/internal/roles"
+	"github.com/dure-platform/dure/internal/uiauth"
 )
 
 func TestRoleAuthorizer(t *testing.T) {
@@ -42,34 +48,37 @@ func TestRoleAuthorizer(t *testing.T) {
 		{PKIRoleServices, signal("approve"), true},
 		{PKIRoleInternal, admin, true},
 
-		{PrincipalOperator, start("TenantOnboarding"), true},
-		{PrincipalOperator, signal("approve"), true},
-		{PrincipalOperator, update("decide"), true},
-		{PrincipalOperator, admin, false},
+		{roles.Operator, start("TenantOnboarding"), true},
+		{roles.Operator, signal("approve"), true},
+		{roles.Operator, update("decide"), true},
+		{roles.Operator, admin, false},
+		{"operator:kim", signal("reject"), true},
+		{"operator:", signal("reject"), false},
+		{webUIWithoutLogin, signal("approve"), true},
 
-		{PrincipalGateway, update("decide"), true},
-		{PrincipalGateway, signal("approve"), false},
-		{PrincipalGateway, start("TenantKeyRotation"), true},
-		{PrincipalGateway, start("TenantOnboarding"), false},
-		{PrincipalGateway, start("Training"), false},
-		{PrincipalGateway, poll, false},
+		{roles.Gateway, update("decide"), true},
+		{roles.Gateway, signal("approve"), false},
+		{roles.Gateway, start("TenantKeyRotation"), true},
+		{roles.Gateway, start("TenantOnboarding"), false},
+		{roles.Gateway, start("Training"), false},
+		{roles.Gateway, poll, false},
 
-		{PrincipalControlPlane, poll, true},
-		{PrincipalControlPlane, start("GPUPool"), true},
-		{PrincipalControlPlane, update("request"), true},
-		{PrincipalControlPlane, update("decide"), false},
-		{PrincipalControlPlane, signal("reject"), false},
-		{PrincipalControlPlane, start("TenantOnboarding"), false},
+		{roles.ControlPlane, poll, true},
+		{roles.ControlPlane, start("GPUPool"), true},
+		{roles.ControlPlane, update("request"), true},
+		{roles.ControlPlane, update("decide"), false},
+		{roles.ControlPlane, signal("reject"), false},
+		{roles.ControlPlane, start("TenantOnboarding"), false},
 
-		{PrincipalQualityGate, poll, true},
-		{PrincipalQualityGate, start("DataIngestion"), false},
-		{PrincipalQualityGate, signal("approve"), false},
+		{roles.QualityGate, poll, true},
+		{roles.QualityGate, start("DataIngestion"), false},
+		{roles.QualityGate, signal("approve"), false},
 
-		{PrincipalGPUHost, poll, true},
-		{PrincipalGPUHost, update("register_host"), true},
-		{PrincipalGPUHost, update("set_quota"), false},
-		{PrincipalGPUHost, update("decide"), false},
-		{PrincipalGPUHost, start("Training"), false},
+		{roles.GPUHost, poll, true},
+		{roles.GPUHost, update("register_host"), true},
+		{roles.GPUHost, update("set_quota"), false},
+		{roles.GPUHost, update("decide"), false},
+		{roles.GPUHost, start("Training"), false},
 	} {
 		res, err := a.Authorize(context.Background(), &authorization.Claims{Subject: tc.principal}, tc.target)
 		assert.NoError(t, err)
@@ -78,5 +87,85 @@ func TestRoleAuthorizer(t *testing.T) {
 			want = authorization.DecisionAllow
 		}
 		assert.Equal(t, want, res.Decision, "%q calling %s %v", tc.principal, tc.target.APIName, tc.target.Request)
+		if tc.allowed && tc.principal != "" {
+			assert.Equal(t, tc.principal, res.Principal.GetName(), "history names the caller")
+		}
 	}
+
+	// The Web UI with a login acts for the user whose token it forwards.
+	user := func(role authorization.Role) *authorization.Claims {
+		return &authorization.Claims{Subject: roles.WebUI, Extensions: webUIUser{Subject: "kim"},
+			Namespaces: map[string]authorization.Role{"default": role}}
+	}
+	describe := call("DescribeWorkflowExecution", &workflowservice.DescribeWorkflowExecutionRequest{})
+	for _, tc := range []struct {
+		claims    *authorization.Claims
+		target    *authorization.CallTarget
+		allowed   bool
+		principal string
+	}{
+		{user(authorization.RoleWriter), signal("approve"), true, "operator:kim"},
+		{user(authorization.RoleWriter), start("TenantOnboarding"), true, "operator:kim"},
+		{user(authorization.RoleReader), describe, true, "viewer:kim"},
+		{user(authorization.RoleReader), signal("approve"), false, ""},
+		{user(authorization.RoleWorker), describe, false, ""},
+		{&authorization.Claims{Subject: roles.WebUI}, call("DescribeNamespace", nil), true, roles.WebUI},
+		{&authorization.Claims{Subject: roles.WebUI}, describe, false, ""},
+	} {
+		res, err := a.Authorize(context.Background(), tc.claims, tc.target)
+		assert.NoError(t, err)
+		assert.Equal(t, tc.allowed, res.Decision == authorization.DecisionAllow, "%v calling %s", tc.claims, tc.target.APIName)
+		if tc.allowed {
+			assert.Equal(t, tc.principal, res.Principal.GetName())
+		}
+	}
+}
+
+// fakeUsers accepts one token, for one user.
+type fakeUsers struct{}
+
+func (fakeUsers) Verify(_ context.Context, token string) (uiauth.User, error) {
+	if token != "Bearer good" {
+		return uiauth.User{}, errors.New("invalid token")
+	}
+	return uiauth.User{Subject: "kim", Permissions: map[string][]string{"default": {"write"}, "archive": {"read"}}}, nil
+}
+
+func TestCertClaims(t *testing.T) {
+	cn := func(name string) *authorization.AuthInfo {
+		return &authorization.AuthInfo{TLSSubject: &pkix.Name{CommonName: name}}
+	}
+	withToken := func(info *authorization.AuthInfo, token string) *authorization.AuthInfo {
+		info.AuthToken = token
+		return info
+	}
+	for _, tc := range []struct {
+		name    string
+		mapper  certClaims
+		info    *authorization.AuthInfo
+		subject string
+		wantErr bool
+	}{
+		{"no certificate", certClaims{}, &authorization.AuthInfo{}, "", false},
+		{"a role's certificate", certClaims{}, cn(roles.Gateway), roles.Gateway, false},
+		{"the UI without a login", certClaims{}, cn(roles.WebUI), webUIWithoutLogin, false},
+		{"the UI with a login, no user yet", certClaims{users: fakeUsers{}}, cn(roles.WebUI), roles.WebUI, false},
+		{"the UI for a user", certClaims{users: fakeUsers{}}, withToken(cn(roles.WebUI), "Bearer good"), roles.WebUI, false},
+		{"the UI with a forged token", certClaims{users: fakeUsers{}}, withToken(cn(roles.WebUI), "Bearer forged"), "", true},
+		{"a token beside another role's certificate is not read", certClaims{users: fakeUsers{}}, withToken(cn(roles.Gateway), "Bearer forged"), roles.Gateway, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims, err := tc.mapper.GetClaims(tc.info)
+			if tc.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.subject, claims.Subject)
+		})
+	}
+	claims, err := certClaims{users: fakeUsers{}}.GetClaims(withToken(cn(roles.WebUI), "Bearer good"))
+	require.NoError(t, err)
+	assert.Equal(t, webUIUser{Subject: "kim"}, claims.Extensions)
+	assert.Equal(t, map[string]authorization.Role{"default": authorization.RoleWriter, "archive": authorization.RoleReader}, claims.Namespaces)
 }

@@ -3,6 +3,7 @@ package devstack
 import (
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/pki"
+	"github.com/dure-platform/dure/internal/roles"
 )
 
 // Certificate roles of the embedded default's local CA.
@@ -10,7 +11,7 @@ const (
 	// PKIRoleServer is the Temporal frontend's (and its own services').
 	PKIRoleServer = "temporal"
 	// PKIRoleInternal is the client certificate of the server's system
-	// worker and Web UI.
+	// worker.
 	PKIRoleInternal = "temporal-internal"
 	// PKIRoleServices is the client certificate of dure's workers, gateway
 	// and replicas in the one process of `dure dev`.
@@ -20,7 +21,8 @@ const (
 )
 
 // DevPKI makes (once) a local CA in dir, the Temporal server's certificates
-// for host, and client certificates for dure's services and for operators,
+// for host, and client certificates for dure's services, the Web UI and
+// operators,
 // and returns the server's TLS settings and the services' client settings.
 func DevPKI(dir, host string) (TemporalTLS, config.TLSFiles, error) {
 	ca, err := pki.OpenAuthority(dir)
@@ -39,12 +41,17 @@ func DevPKI(dir, host string) (TemporalTLS, config.TLSFiles, error) {
 	if err != nil {
 		return TemporalTLS{}, config.TLSFiles{}, err
 	}
+	ui, err := ca.Issue(roles.WebUI)
+	if err != nil {
+		return TemporalTLS{}, config.TLSFiles{}, err
+	}
 	if _, err := ca.Issue(PKIRoleOperator); err != nil {
 		return TemporalTLS{}, config.TLSFiles{}, err
 	}
 	return TemporalTLS{
 			CertFile: server.CertFile, KeyFile: server.KeyFile, ServerName: host, ClientCAFile: ca.CAFile(),
 			InternalCertFile: internal.CertFile, InternalKeyFile: internal.KeyFile,
+			UICertFile: ui.CertFile, UIKeyFile: ui.KeyFile,
 		},
 		config.TLSFiles{CAFile: ca.CAFile(), CertFile: services.CertFile, KeyFile: services.KeyFile, ServerName: host},
 		nil

@@ -20,7 +20,9 @@ import (
 	"github.com/dure-platform/dure/internal/codec"
 	"github.com/dure-platform/dure/internal/config"
 	"github.com/dure-platform/dure/internal/objstore"
+	"github.com/dure-platform/dure/internal/pki"
 	"github.com/dure-platform/dure/internal/registry"
+	"github.com/dure-platform/dure/internal/roles"
 	"github.com/dure-platform/dure/internal/service"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/workflows"
@@ -74,6 +76,32 @@ func (s *Stack) TemporalAddress() string {
 }
 
 // S3Client returns a client for one identity.
+// DialOperator connects to the embedded Temporal server as the operator
+// called name, with a certificate of the local CA (operator:NAME): history
+// records such a client's decisions as that operator's.
+func (s *Stack) DialOperator(ctx context.Context, name string) (client.Client, error) {
+	if s.temporal == nil {
+		return nil, errors.New("no embedded Temporal server: operators of an external one hold certificates of its CA")
+	}
+	return s.dialAs(ctx, roles.OperatorNamed(name))
+}
+
+// dialAs connects to the embedded Temporal server with a certificate of the
+// local CA for principal.
+func (s *Stack) dialAs(ctx context.Context, principal string) (client.Client, error) {
+	ca, err := pki.OpenAuthority(filepath.Join(s.Config.DataDir, "pki"))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.Issue(principal)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.Base.Config
+	cfg.TemporalTLS.CertFile, cfg.TemporalTLS.KeyFile = cert.CertFile, cert.KeyFile
+	return service.DialTemporal(ctx, cfg, s.Codec, s.logger.With("component", "temporal-client", "principal", principal))
+}
+
 func (s *Stack) S3Client(cred tenancy.S3Credential) (*minio.Client, error) {
 	return objstore.Client(s.S3Endpoint, cred.AccessKey, cred.SecretKey)
 }
@@ -189,7 +217,9 @@ func (s *Stack) createPlatformBuckets(ctx context.Context) error {
 func (s *Stack) startOps(context.Context) error {
 	uiOrigin := fmt.Sprintf("http://%s", s.Config.Addr(s.Config.UIPort))
 	ops := service.Ops{Metrics: s.Base.Metrics, Extra: map[string]http.Handler{
-		"/codec/": http.StripPrefix("/codec", s.Codec.Handler(uiOrigin)),
+		// The dev UI has no login and is an operator console for whoever
+		// reaches loopback; its codec endpoint asks for no more.
+		"/codec/": http.StripPrefix("/codec", s.Codec.Handler(codec.EndpointOptions{Origins: []string{uiOrigin}})),
 	}}
 	srv, err := s.listen("ops", s.Config.OpsPort, ops.Handler())
 	if err != nil {
@@ -309,7 +339,18 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	for _, r := range s.Config.Replicas {
 		urls = append(urls, r.URL)
 	}
-	h, err := service.NewGateway(ctx, s.Base, s.Client, urls, s.clientToken)
+	// The gateway speaks to Temporal as the gateway, as in a deployment:
+	// the decisions it sends are recorded as the operators it vouches for.
+	tc := s.Client
+	if s.temporal != nil {
+		c, err := s.dialAs(ctx, roles.Gateway)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, func() error { c.Close(); return nil })
+		tc = c
+	}
+	h, err := service.NewGateway(ctx, s.Base, tc, urls, s.clientToken)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/dure-platform/dure/internal/uiauth"
 )
 
 // TemporalConfig says where the embedded Temporal server keeps its state and listens.
@@ -63,6 +65,17 @@ type TemporalConfig struct {
 	// mutual TLS: a client without a certificate of TLS.ClientCAFile is
 	// refused before any call.
 	TLS *TemporalTLS
+	// UILogin, when set, makes the Web UI log its users in; UIUsers checks
+	// the access tokens it then forwards, and the frontend takes the UI's
+	// calls as that user's. Without them the UI has no login and acts as
+	// an operator for whoever reaches it.
+	UILogin *UILogin
+	UIUsers *uiauth.Verifier
+}
+
+// UILogin is the OpenID Connect provider the Web UI logs users in with.
+type UILogin struct {
+	ProviderURL, ClientID, ClientSecret, CallbackURL string
 }
 
 // TemporalTLS are the server's certificates.
@@ -76,8 +89,11 @@ type TemporalTLS struct {
 	// server's own).
 	ClientCAFile string
 	// InternalCertFile and InternalKeyFile are the client certificate of
-	// the server's system worker and of its Web UI.
+	// the server's system worker.
 	InternalCertFile, InternalKeyFile string
+	// UICertFile and UIKeyFile are the Web UI's (CN web-ui): the authorizer
+	// lets it do what its user may.
+	UICertFile, UIKeyFile string
 }
 
 // serverName is the name the server's own clients verify.
@@ -200,6 +216,9 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 		// Schedules, Updates and the UI's Start Workflow need these on.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		// The authorizer's principal reaches stampSender, and history records
+		// who sent each signal.
+		dynamicconfig.EnablePrincipalPropagation.Key(): true,
 	}
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, svc := range serverCfg.Services {
@@ -212,11 +231,16 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 		temporal.WithLogger(serverLog),
 		temporal.WithDynamicConfigClient(dyn),
 		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		temporal.WithChainedFrontendGrpcInterceptors(stampSender),
+	}
+	claims := certClaims{}
+	if cfg.UIUsers != nil {
+		claims.users = cfg.UIUsers
 	}
 	if cfg.TLS != nil {
 		// With client certificates, each caller's role decides what it may call.
 		opts = append(opts,
-			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return certClaims{} }),
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claims }),
 			temporal.WithAuthorizer(roleAuthorizer{logger: cfg.Logger.With("component", "temporal-authorizer")}))
 	}
 	srv, err := temporal.NewServer(opts...)
@@ -266,8 +290,18 @@ func (t *Temporal) startUI(ctx context.Context, cfg TemporalConfig) error {
 		Codec: uiconfig.Codec{Endpoint: cfg.CodecEndpoint},
 	}
 	if t := cfg.TLS; t != nil {
-		uiCfg.TLS = uiconfig.TLS{CaFile: t.ClientCAFile, CertFile: t.InternalCertFile, KeyFile: t.InternalKeyFile,
+		uiCfg.TLS = uiconfig.TLS{CaFile: t.ClientCAFile, CertFile: t.UICertFile, KeyFile: t.UIKeyFile,
 			ServerName: t.serverName(cfg.Host), EnableHostVerification: true}
+	}
+	if l := cfg.UILogin; l != nil {
+		// The UI forwards its user's access token to the frontend and, for
+		// the codec endpoint, from the browser.
+		uiCfg.Auth = uiconfig.Auth{Enabled: true, Providers: []uiconfig.AuthProvider{{
+			Label: "dure operators", Type: "oidc", ProviderURL: l.ProviderURL, ClientID: l.ClientID,
+			ClientSecret: l.ClientSecret, CallbackURL: l.CallbackURL, Scopes: []string{"openid", "profile", "email"},
+		}}}
+		uiCfg.Codec.PassAccessToken = true
+		uiCfg.CORS.CookieInsecure = false
 	}
 	t.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
 	go func() {
