@@ -317,7 +317,7 @@ func startControlPlane(ctx context.Context, r *running) error {
 	if r.cfg.UIUsersJWKSURL != "" {
 		users = uiauth.NewVerifier(r.cfg.UIUsersJWKSURL)
 	}
-	r.extra = map[string]http.Handler{"/codec/": http.StripPrefix("/codec", r.base.CodecEndpoint(r.cfg.CodecOrigins, users))}
+	r.extra = map[string]http.Handler{"/codec/": http.StripPrefix("/codec", r.base.CodecEndpoint(r.cfg.CodecOrigins, users, r.cfg.CodecWithoutCredential))}
 	return nil
 }
 

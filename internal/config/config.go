@@ -99,6 +99,11 @@ type Config struct {
 	// CodecOrigins are the Web UI origins whose pages may call the control
 	// plane's /codec/ from an operator's browser.
 	CodecOrigins []string
+	// CodecWithoutCredential serves /codec/ without an operator credential,
+	// for a Web UI without a login that only the host's loopback reaches
+	// (the compose rehearsal): such a UI is an operator console for whoever
+	// reaches it anyway.
+	CodecWithoutCredential bool
 
 	// GPUHost names a GPU host agent's host (its task queue is
 	// dure-gpu-<name>); GPUInventory is nvml, libvirt, simulated or auto.
@@ -277,6 +282,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+
+	fs.BoolVar(&c.CodecWithoutCredential, "codec-without-credential", c.CodecWithoutCredential,
+		"control plane: serve /codec/ without an operator credential, only for a Web UI without a login that loopback alone reaches")
 
 	str(&c.GPUHost, "gpu-host", "GPU host agent: this host's name in the GPU pool")
 	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, libvirt (the hypervisor's node devices, passthrough GPUs included), simulated or auto (NVML when a driver answers)")

@@ -15,8 +15,9 @@ import (
 // UI. It encodes and decodes only for an operator: the holder of an
 // operator or platform-admin API token, or, with users, a Web UI user who
 // operates the namespace (the UI passes the user's access token). It
-// decodes only what was encrypted.
-func (b *Base) CodecEndpoint(origins []string, users *uiauth.Verifier) http.Handler {
+// decodes only what was encrypted. withoutCredential drops the credential,
+// for a Web UI without a login that only loopback reaches.
+func (b *Base) CodecEndpoint(origins []string, users *uiauth.Verifier, withoutCredential bool) http.Handler {
 	logger := b.Logger.With("component", "codec")
 	authenticate := func(r *http.Request) error {
 		credential, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -42,7 +43,7 @@ func (b *Base) CodecEndpoint(origins []string, users *uiauth.Verifier) http.Hand
 		}
 		return nil
 	}
-	return b.Codec.Handler(codec.EndpointOptions{
+	opts := codec.EndpointOptions{
 		Origins:          origins,
 		RequireEncrypted: true,
 		Authenticate: func(r *http.Request) error {
@@ -52,5 +53,10 @@ func (b *Base) CodecEndpoint(origins []string, users *uiauth.Verifier) http.Hand
 			}
 			return err
 		},
-	})
+	}
+	if withoutCredential {
+		logger.Warn("the codec endpoint asks no credential (codec-without-credential): only loopback must reach it")
+		opts.Authenticate = nil
+	}
+	return b.Codec.Handler(opts)
 }
