@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/dure-platform/dure/activities/cephadmin"
 	"github.com/dure-platform/dure/activities/hypervisor"
@@ -144,6 +146,7 @@ func TestProductionTopology(t *testing.T) {
 	c.assertGatewayRefusals(ctx, pilots)
 	c.assertLineage(ctx, pilots)
 	c.assertHistoriesClean(ctx, pilots)
+	c.assertCodecAnswersOperatorsOnly(ctx, pilots[0])
 	_, err := client.DialContext(ctx, client.Options{HostPort: c.common["DURE_TEMPORAL_ADDRESS"]})
 	assert.Error(t, err, "the frontend refuses a client without a certificate")
 	var verified struct {
@@ -394,6 +397,43 @@ func (c *cluster) waitForLeasedTraining(ctx context.Context, tc client.Client) (
 // which is "<workflow id>-<unix nanos>".
 func holderOf(lease string) string {
 	return lease[:max(0, strings.LastIndex(lease, "-"))]
+}
+
+// assertCodecAnswersOperatorsOnly posts a payload of the deployment's key to
+// the control plane's codec endpoint: it decodes for an operator's token and
+// for no one else, and never decodes plaintext.
+func (c *cluster) assertCodecAnswersOperatorsOnly(ctx context.Context, p pilot) {
+	c.t.Helper()
+	key, err := secretbox.LoadKey(c.common["DURE_CODEC_KEY_FILE"])
+	require.NoError(c.t, err)
+	cc, err := codec.New(key)
+	require.NoError(c.t, err)
+	payload, err := cc.DataConverter().ToPayloads("object-key")
+	require.NoError(c.t, err)
+	encrypted, err := protojson.Marshal(payload)
+	require.NoError(c.t, err)
+	plain, err := converter.GetDefaultDataConverter().ToPayloads("in clear")
+	require.NoError(c.t, err)
+	plaintext, err := protojson.Marshal(plain)
+	require.NoError(c.t, err)
+	decode := func(credential string, body []byte) int {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+			fmt.Sprintf("http://127.0.0.1:%d/codec/decode", c.opsPorts[procControlPlane]), bytes.NewReader(body))
+		require.NoError(c.t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if credential != "" {
+			req.Header.Set("Authorization", "Bearer "+credential)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(c.t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	operator := readToken(c.t, c.TokenFile("platform", string(tenancy.RoleOperator)))
+	assert.Equal(c.t, http.StatusUnauthorized, decode("", encrypted), "codec without a credential")
+	assert.Equal(c.t, http.StatusUnauthorized, decode(readToken(c.t, c.TokenFile(p.id, string(tenancy.RoleTenantAdmin))), encrypted), "codec for a tenant admin")
+	assert.Equal(c.t, http.StatusOK, decode(operator, encrypted), "codec for an operator")
+	assert.Equal(c.t, http.StatusBadRequest, decode(operator, plaintext), "codec decodes no plaintext")
 }
 
 // ownerS3 is an S3 client of one of the platform's identities.
