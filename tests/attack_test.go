@@ -33,6 +33,7 @@ import (
 	"github.com/dure-platform/dure/internal/service"
 	"github.com/dure-platform/dure/internal/tenancy"
 	"github.com/dure-platform/dure/internal/tenantapi"
+	"github.com/dure-platform/dure/tests/testkit"
 	"github.com/dure-platform/dure/workflows"
 )
 
@@ -535,4 +536,44 @@ func TestAttackDecisionFromANonOperatorIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "may not decide")
 	assert.Equal(t, "awaiting-approval", waitForScreened(ctx, t, run).Stage)
 	require.NoError(t, stack.Client.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
+}
+
+// A client that started a multipart upload and vanished left its parts
+// behind for good: they counted against the tenant's quota, and nothing
+// removed them. The control plane now aborts uploads older than
+// multipart-max-age, and the space comes back.
+func TestAttackAbandonedMultipartUploadIsAbortedAndFreesTheQuota(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const quota = 10 << 20
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-guri", TaskQueue: workflows.TaskQueueControlPlane},
+		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "guri", DisplayName: "구리시", StorageQuotaBytes: quota})
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	bucket := objstore.TenantBucket("guri")
+	c := s3Client(t, "guri")
+	core := minio.Core{Client: c}
+
+	id, err := core.NewMultipartUpload(ctx, bucket, "interrupted.jsonl", minio.PutObjectOptions{})
+	require.NoError(t, err)
+	part := bytes.Repeat([]byte("x"), 6<<20)
+	_, err = core.PutObjectPart(ctx, bucket, "interrupted.jsonl", id, 1, bytes.NewReader(part), int64(len(part)), minio.PutObjectPartOptions{})
+	require.NoError(t, err)
+	// The client goes away here, without completing or aborting.
+	_, err = c.PutObject(ctx, bucket, "next.jsonl", bytes.NewReader(part), int64(len(part)), minio.PutObjectOptions{})
+	assert.Equal(t, "QuotaExceeded", minio.ToErrorResponse(err).Code, "the abandoned parts hold their space: %v", err)
+
+	sweeper := service.AbandonedUploads{Store: stack.Store, S3: stack.S3Endpoint, MaxAge: stack.Config.MultipartMaxAge, Logger: testkit.Logger(t)}
+	aborted, err := sweeper.Sweep(ctx, time.Now())
+	require.NoError(t, err)
+	assert.Zero(t, aborted, "an upload younger than multipart-max-age is left alone")
+	aborted, err = sweeper.Sweep(ctx, time.Now().Add(stack.Config.MultipartMaxAge+time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 1, aborted)
+	for up := range c.ListIncompleteUploads(ctx, bucket, "", true) {
+		require.NoError(t, up.Err)
+		t.Errorf("the abandoned upload is still there: %s", up.Key)
+	}
+	_, err = c.PutObject(ctx, bucket, "next.jsonl", bytes.NewReader(part), int64(len(part)), minio.PutObjectOptions{})
+	assert.NoError(t, err, "the space is free again")
 }

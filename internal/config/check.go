@@ -173,6 +173,9 @@ func (c *Config) Check(role Role) error {
 		need(len(c.Replicas) > 0, "replicas", "promotion loads models on them")
 		need(c.ReplicaAdminTokenFile != "", "replica-admin-token-file", "replicas load models only for its holder")
 		secret(c.ReplicaAdminTokenFile, "replica-admin-token-file")
+		if c.MultipartMaxAge < time.Hour {
+			errs = append(errs, fmt.Errorf("multipart-max-age: %s would abort uploads still in progress (at least 1h)", c.MultipartMaxAge))
+		}
 		if c.GPUHostTTL < 3*time.Second {
 			errs = append(errs, fmt.Errorf("gpu-host-ttl: %s is too short for hosts to renew in time (at least 3s)", c.GPUHostTTL))
 		}

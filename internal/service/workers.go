@@ -114,17 +114,11 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 		return nil, err
 	}
 	anchors := AuditAnchors{S3: platform, Log: b.Audit, Installation: installation, Logger: b.Logger.With("component", "audit")}
-	anchorCtx, stopAnchors := context.WithCancel(context.WithoutCancel(ctx))
-	anchoring := make(chan struct{})
-	go func() {
-		defer close(anchoring)
-		anchors.Run(anchorCtx, AuditAnchorEvery)
-	}()
-	cp := &Worker{worker: w, closers: []func() error{func() error {
-		stopAnchors()
-		<-anchoring
-		return nil
-	}}}
+	uploads := AbandonedUploads{Store: b.Store, S3: b.S3, MaxAge: b.Config.MultipartMaxAge, Logger: b.Logger.With("component", "uploads")}
+	cp := &Worker{worker: w, closers: []func() error{
+		inBackground(ctx, func(ctx context.Context) { anchors.Run(ctx, AuditAnchorEvery) }),
+		inBackground(ctx, func(ctx context.Context) { uploads.Run(ctx, SweepUploadsEvery) }),
+	}}
 	if err := ensureRetrainingSchedule(ctx, tc, b.Config.RetrainCron); err != nil {
 		_ = cp.Close()
 		return nil, fmt.Errorf("retraining schedule: %w", err)
@@ -134,6 +128,22 @@ func StartControlPlane(ctx context.Context, b *Base, tc client.Client, deps Cont
 		return nil, fmt.Errorf("gpu pool: %w", err)
 	}
 	return cp, nil
+}
+
+// inBackground runs loop, past the start-up context, until the closer it
+// returns stops it and waits for it to return.
+func inBackground(ctx context.Context, loop func(context.Context)) func() error {
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		loop(ctx)
+	}()
+	return func() error {
+		stop()
+		<-done
+		return nil
+	}
 }
 
 // AuditAnchorEvery is how often the control plane anchors the audit log's
