@@ -10,6 +10,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +24,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/dure-platform/dure/internal/apiclient"
 	"github.com/dure-platform/dure/internal/audit"
@@ -576,4 +580,52 @@ func TestAttackAbandonedMultipartUploadIsAbortedAndFreesTheQuota(t *testing.T) {
 	}
 	_, err = c.PutObject(ctx, bucket, "next.jsonl", bytes.NewReader(part), int64(len(part)), minio.PutObjectOptions{})
 	assert.NoError(t, err, "the space is free again")
+}
+
+// Operators approve from the Web UI, as the brief's users do. dure dev's UI
+// has no login: it reaches the frontend with its own certificate (web-ui)
+// and acts as the operator operator:web-ui, whom the decision names.
+func TestOperatorApprovesFromTheWebUI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	body := `{"id":"w-1","received_at":"2024-07-03","title":"쓰레기 수거","body":"골목 쓰레기가 수거되지 않았습니다.","department":"안전/환경"}` + "\n"
+	run := uploadAndIngest(ctx, t, "suwon", "uploads/web-ui-batch.jsonl", body, "test-web-ui-batch")
+	waitForStage(ctx, t, run, "awaiting-approval")
+
+	// What the browser does: take the UI's CSRF cookie, encode the input
+	// through the codec endpoint (here the codec itself), send the signal.
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(stack.TemporalUIURL() + "/api/v1/settings")
+	require.NoError(t, err)
+	resp.Body.Close()
+	u, err := url.Parse(stack.TemporalUIURL())
+	require.NoError(t, err)
+	var csrf string
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "_csrf" {
+			csrf = c.Value
+		}
+	}
+	require.NotEmpty(t, csrf, "the UI hands out its CSRF cookie")
+	input, err := stack.Codec.DataConverter().ToPayloads(workflows.Decision{Approve: true, Operator: "someone-else", Reason: "checked in the UI"})
+	require.NoError(t, err)
+	signal, err := protojson.Marshal(&workflowservice.SignalWorkflowExecutionRequest{Input: input})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/namespaces/%s/workflows/%s/signal/%s",
+		stack.TemporalUIURL(), stack.Config.Namespace, run.GetID(), workflows.SignalApprove), bytes.NewReader(signal))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err = browser.Do(req)
+	require.NoError(t, err)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
+
+	var res workflows.DataIngestionResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, workflows.DecisionApproved, res.Decision)
+	assert.Equal(t, "operator:web-ui", res.Operator)
 }
