@@ -47,7 +47,7 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-mixed-quality", TaskQueue: workflows.TaskQueueControlPlane},
 		"DataIngestion", workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key, RejectBelowScore: 1})
 	require.NoError(t, err)
-	waitForStage(ctx, t, run, "awaiting-approval")
+	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
 
 	refused, err := operator.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide,
@@ -198,7 +198,7 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 		`{"id":"o-2","received_at":"2024-06-02","title":"보건소 예약","body":"보건소 예방접종 예약이 어렵습니다.","department":"보건복지"}`,
 	}, "\n")
 	run := uploadAndIngest(ctx, t, "suwon", "uploads/operator-batch.jsonl", body, "test-operator-batch")
-	waitForStage(ctx, t, run, "awaiting-approval")
+	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
 
 	operator, opTok, err := stack.Store.IssueToken(context.Background(), "", tenancy.RoleOperator)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -143,21 +144,123 @@ type IngestionState struct {
 // DefaultApprovalTimeout applies when neither the input nor the worker sets one.
 const DefaultApprovalTimeout = 72 * time.Hour
 
+// Stages of an ingestion, as the status query reports them.
+const (
+	StageScreening        = "screening"
+	StageAwaitingApproval = "awaiting-approval"
+	StagePublishing       = "publishing"
+	StageDone             = "done"
+)
+
 // DataIngestion screens one upload (validate, score, mask, stage, quarantine),
 // waits for an operator's decision, and on approval publishes the batch as a
 // dataset. Counts must reconcile: read = accepted + rejected.
 func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionResult, error) {
-	if in.TenantID == "" || in.ObjectKey == "" {
-		return DataIngestionResult{}, temporal.NewNonRetryableApplicationError("tenant_id and object_key are required", ErrBadInput, nil)
-	}
-	if err := tagTenant(ctx, in.TenantID); err != nil {
+	ing, err := setupIngestion(ctx, in)
+	if err != nil {
 		return DataIngestionResult{}, err
 	}
-	state := &IngestionState{Stage: "screening", Decision: DecisionPending}
-	if err := workflow.SetQueryHandler(ctx, QueryIngestionState, func() (IngestionState, error) { return *state, nil }); err != nil {
-		return DataIngestionResult{}, err
-	}
+	return ing.run(ctx)
+}
 
+// ingestion is one run of DataIngestion: its input, what the status query
+// answers, and the decision once an operator made it.
+type ingestion struct {
+	in     DataIngestionInput
+	state  IngestionState
+	logger log.Logger
+	// decision is the first valid decision; nil until then.
+	decision *Decision
+	// authenticated is false in runs started before decisions carried an
+	// authenticated sender.
+	authenticated bool
+}
+
+// setupIngestion checks the input and registers the status query, the
+// decide update and the approve and reject signals before anything blocks,
+// so that no call finds the workflow without its handler.
+func setupIngestion(ctx workflow.Context, in DataIngestionInput) (*ingestion, error) {
+	if in.TenantID == "" || in.ObjectKey == "" {
+		return nil, temporal.NewNonRetryableApplicationError("tenant_id and object_key are required", ErrBadInput, nil)
+	}
+	ing := &ingestion{
+		in:     in,
+		state:  IngestionState{Stage: StageScreening, Decision: DecisionPending},
+		logger: log.With(workflow.GetLogger(ctx), "tenant", in.TenantID, "object_key", in.ObjectKey),
+	}
+	ing.authenticated = workflow.GetVersion(ctx, changeAuthenticatedDecider, workflow.DefaultVersion, 1) == 1
+	if err := workflow.SetQueryHandler(ctx, QueryIngestionState, func() (IngestionState, error) { return ing.state, nil }); err != nil {
+		return nil, err
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
+		func(ctx workflow.Context, d Decision) (string, error) {
+			if err := d.validate(ing.authenticated); err != nil {
+				return "", err
+			}
+			ing.accept(d)
+			return ing.state.Decision, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
+			if err := ing.open(); err != nil {
+				return err
+			}
+			return d.validate(ing.authenticated)
+		}},
+	)
+	if err != nil {
+		return nil, err
+	}
+	ing.listen(ctx, SignalApprove, true)
+	ing.listen(ctx, SignalReject, false)
+	if err := tagTenant(ctx, in.TenantID); err != nil {
+		return nil, err
+	}
+	return ing, nil
+}
+
+// open says why the batch takes no decision now, or nil when it does.
+func (ing *ingestion) open() error {
+	switch {
+	case ing.decision != nil:
+		return errors.New("the batch has been decided already")
+	case ing.state.Stage == StageScreening:
+		return errors.New("the batch is not screened yet: decide once its counts are known")
+	case ing.state.Stage != StageAwaitingApproval:
+		return fmt.Errorf("the batch takes no decision: it is %s", ing.state.Stage)
+	}
+	return nil
+}
+
+// accept takes a valid decision; the status query reports it at once.
+func (ing *ingestion) accept(d Decision) {
+	ing.decision = &d
+	ing.state.Decision = map[bool]string{true: DecisionApproved, false: DecisionRejected}[d.Approve]
+}
+
+// listen takes decisions from a signal for the whole run. A signal cannot
+// answer with an error: one the batch cannot take is logged and dropped.
+func (ing *ingestion) listen(ctx workflow.Context, name string, approve bool) {
+	ch := workflow.GetSignalChannel(ctx, name)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d Decision
+			ch.Receive(ctx, &d)
+			d.Approve = approve
+			err := ing.open()
+			if err == nil {
+				err = d.validate(ing.authenticated)
+			}
+			if err != nil {
+				ing.logger.Warn("ignored a decision signal", "signal", name, "sender", d.Sender, "err", err)
+				continue
+			}
+			ing.accept(d)
+		}
+	})
+}
+
+func (ing *ingestion) run(ctx workflow.Context) (DataIngestionResult, error) {
+	in := ing.in
 	qctx := longActivity(ctx, TaskQueueQualityGate, 2*time.Hour)
 	var screen ScreenResult
 	err := workflow.ExecuteActivity(qctx, ActivityScreenUpload, ScreenUploadInput{
@@ -171,7 +274,7 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 			fmt.Sprintf("counts do not reconcile: read %d != accepted %d + rejected %d",
 				screen.RecordsRead, screen.RecordsAccepted, screen.RecordsRejected), "CountMismatch", nil)
 	}
-	state.Screen = &screen
+	ing.state.Screen = &screen
 	result := DataIngestionResult{Screen: screen}
 	threshold := in.RejectBelowScore
 	if threshold == 0 {
@@ -182,12 +285,10 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 		if screen.RecordsAccepted == 0 {
 			reason = "no valid records"
 		}
-		record := DecisionAudit{TenantID: in.TenantID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-			Decision: DecisionRejected, Reason: reason, Records: screen.RecordsAccepted}
-		if err := workflow.ExecuteActivity(shortActivity(ctx, TaskQueueControlPlane), ActivityAuditDecision, record).Get(ctx, nil); err != nil {
-			return DataIngestionResult{}, fmt.Errorf("audit decision: %w", err)
+		ing.state.Stage, ing.state.Decision = StageDone, DecisionRejected
+		if err := ing.audit(ctx, DecisionRejected, "", reason, screen.RecordsAccepted); err != nil {
+			return DataIngestionResult{}, err
 		}
-		state.Stage, state.Decision = "done", DecisionRejected
 		result.Decision, result.Reason = DecisionRejected, reason
 		return result, nil
 	}
@@ -196,35 +297,32 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 	if in.ApprovalTimeoutSeconds > 0 {
 		timeout = time.Duration(in.ApprovalTimeoutSeconds) * time.Second
 	}
-	state.Stage = "awaiting-approval"
-	state.Deadline = workflow.Now(ctx).Add(timeout)
-	decision, decided, err := awaitDecision(ctx, timeout)
+	ing.state.Stage = StageAwaitingApproval
+	ing.state.Deadline = workflow.Now(ctx).Add(timeout)
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return ing.decision != nil })
 	if err != nil {
 		return DataIngestionResult{}, err
 	}
-	state.Stage = "done"
-	record := DecisionAudit{TenantID: in.TenantID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		Decision: DecisionExpired, Operator: decision.Operator, Reason: decision.Reason, Records: screen.RecordsAccepted}
-	if decided {
-		record.Decision = map[bool]string{true: DecisionApproved, false: DecisionRejected}[decision.Approve]
-	}
-	if err := workflow.ExecuteActivity(shortActivity(ctx, TaskQueueControlPlane), ActivityAuditDecision, record).Get(ctx, nil); err != nil {
-		return DataIngestionResult{}, fmt.Errorf("audit decision: %w", err)
-	}
-	switch {
-	case !decided:
-		state.Decision = DecisionExpired
+	if !decided {
+		ing.state.Stage, ing.state.Decision = StageDone, DecisionExpired
+		if err := ing.audit(ctx, DecisionExpired, "", "", screen.RecordsAccepted); err != nil {
+			return DataIngestionResult{}, err
+		}
 		result.Decision = DecisionExpired
 		result.Reason = fmt.Sprintf("no operator decision within %s", timeout)
-		workflow.GetLogger(ctx).Warn("batch expired without a decision", "tenant", in.TenantID, "batch", screen.BatchID)
-		return result, nil
-	case !decision.Approve:
-		state.Decision = DecisionRejected
-		result.Decision, result.Operator, result.Reason = DecisionRejected, decision.Operator, decision.Reason
+		ing.logger.Warn("batch expired without a decision", "batch", screen.BatchID)
 		return result, nil
 	}
-
-	state.Stage = "publishing"
+	decision := *ing.decision
+	result.Decision, result.Operator, result.Reason = ing.state.Decision, decision.Operator, decision.Reason
+	if !decision.Approve {
+		ing.state.Stage = StageDone
+		return result, ing.audit(ctx, DecisionRejected, decision.Operator, decision.Reason, screen.RecordsAccepted)
+	}
+	ing.state.Stage = StagePublishing
+	if err := ing.audit(ctx, DecisionApproved, decision.Operator, decision.Reason, screen.RecordsAccepted); err != nil {
+		return DataIngestionResult{}, err
+	}
 	var ds Dataset
 	err = workflow.ExecuteActivity(shortActivity(ctx, TaskQueueQualityGate), ActivityPublishDataset, PublishDatasetInput{
 		TenantID: in.TenantID, SourceKey: in.ObjectKey, SourceSHA256: screen.SourceSHA256,
@@ -233,9 +331,19 @@ func DataIngestion(ctx workflow.Context, in DataIngestionInput) (DataIngestionRe
 	if err != nil {
 		return DataIngestionResult{}, fmt.Errorf("publish dataset: %w", err)
 	}
-	state.Stage, state.Decision = "done", DecisionApproved
-	result.Decision, result.Operator, result.Dataset = DecisionApproved, decision.Operator, &ds
+	ing.state.Stage = StageDone
+	result.Dataset = &ds
 	return result, nil
+}
+
+// audit records the batch's decision in the audit log.
+func (ing *ingestion) audit(ctx workflow.Context, decision, operator, reason string, records int) error {
+	record := DecisionAudit{TenantID: ing.in.TenantID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Decision: decision, Operator: operator, Reason: reason, Records: records}
+	if err := workflow.ExecuteActivity(shortActivity(ctx, TaskQueueControlPlane), ActivityAuditDecision, record).Get(ctx, nil); err != nil {
+		return fmt.Errorf("audit decision: %w", err)
+	}
+	return nil
 }
 
 // decider is who a decision is recorded as: the operator the frontend
@@ -274,62 +382,4 @@ func (d *Decision) validate(authenticated bool) error {
 		return errors.New("a rejection needs a reason")
 	}
 	return nil
-}
-
-// awaitDecision waits for the first valid decision from the approve/reject
-// signals or the decide update, or for the deadline.
-func awaitDecision(ctx workflow.Context, timeout time.Duration) (Decision, bool, error) {
-	var decision *Decision
-	accept := func(d Decision) { decision = &d }
-	authenticated := workflow.GetVersion(ctx, changeAuthenticatedDecider, workflow.DefaultVersion, 1) == 1
-
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
-		func(ctx workflow.Context, d Decision) (string, error) {
-			if err := d.validate(authenticated); err != nil {
-				return "", err
-			}
-			accept(d)
-			if d.Approve {
-				return DecisionApproved, nil
-			}
-			return DecisionRejected, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
-			if decision != nil {
-				return errors.New("the batch has been decided already")
-			}
-			return d.validate(authenticated)
-		}},
-	)
-	if err != nil {
-		return Decision{}, false, err
-	}
-
-	logger := workflow.GetLogger(ctx)
-	listen := func(name string, approve bool) {
-		ch := workflow.GetSignalChannel(ctx, name)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for decision == nil {
-				var d Decision
-				ch.Receive(ctx, &d)
-				d.Approve = approve
-				if err := d.validate(authenticated); err != nil {
-					// A signal cannot answer with an error: log it and keep waiting.
-					logger.Warn("ignored an invalid decision signal", "signal", name, "err", err)
-					continue
-				}
-				if decision == nil {
-					accept(d)
-				}
-			}
-		})
-	}
-	listen(SignalApprove, true)
-	listen(SignalReject, false)
-
-	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return decision != nil })
-	if err != nil || !decided {
-		return Decision{}, false, err
-	}
-	return *decision, true, nil
 }

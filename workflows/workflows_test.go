@@ -192,6 +192,12 @@ func TestTenantOnboardingRejectsBadInput(t *testing.T) {
 
 func ingestionEnv(t *testing.T, screen ScreenResult) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
+	return ingestionEnvScreening(t, screen, 0)
+}
+
+// ingestionEnvScreening is ingestionEnv whose screening takes d.
+func ingestionEnvScreening(t *testing.T, screen ScreenResult, d time.Duration) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	registerStubs(env, map[string]any{
@@ -199,8 +205,47 @@ func ingestionEnv(t *testing.T, screen ScreenResult) *testsuite.TestWorkflowEnvi
 		ActivityPublishDataset: func(context.Context, PublishDatasetInput) (Dataset, error) { return Dataset{}, nil },
 		ActivityAuditDecision:  func(context.Context, DecisionAudit) error { return nil },
 	})
-	env.OnActivity(ActivityScreenUpload, mock.Anything, mock.Anything).Return(screen, nil)
+	env.OnActivity(ActivityScreenUpload, mock.Anything, mock.Anything).Return(screen, nil).After(d)
 	return env
+}
+
+// An operator's decision during screening once found no handler. Every
+// handler is there from the start: the update is refused with its reason,
+// the signal is dropped, and the status says where the batch is; the status
+// reports the decision as soon as it is taken, before publishing ends.
+func TestDataIngestionAnswersBeforeScreeningEnds(t *testing.T) {
+	env := ingestionEnvScreening(t, goodScreen, time.Hour)
+	env.OnActivity(ActivityPublishDataset, mock.Anything, mock.Anything).Return(Dataset{DatasetID: "d"}, nil).After(time.Minute)
+	var early error
+	var during, publishing IngestionState
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateDecide, "early", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { early = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, Decision{Approve: true, Sender: "operator:kim"})
+		env.SignalWorkflow(SignalApprove, Decision{Sender: "operator:kim"})
+		v, err := env.QueryWorkflow(QueryIngestionState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalApprove, Decision{Sender: "operator:lee"})
+	}, 2*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryIngestionState)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&publishing))
+	}, 2*time.Hour+30*time.Second)
+	env.ExecuteWorkflow(DataIngestion, DataIngestionInput{TenantID: "suwon", ObjectKey: "uploads/a.jsonl"})
+	require.NoError(t, env.GetWorkflowError())
+	require.Error(t, early)
+	assert.Contains(t, early.Error(), "not screened yet")
+	assert.Equal(t, StageScreening, during.Stage)
+	assert.Equal(t, DecisionPending, during.Decision)
+	assert.Equal(t, StagePublishing, publishing.Stage)
+	assert.Equal(t, DecisionApproved, publishing.Decision, "the decision shows while the dataset is published")
+	var res DataIngestionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, "operator:lee", res.Operator, "the signal sent during screening was dropped")
 }
 
 var goodScreen = ScreenResult{BatchID: "b1", SourceSHA256: "0123456789abcdef0123", RecordsRead: 10, RecordsAccepted: 8, RecordsRejected: 2, StagedKey: "suwon/b1/records.jsonl",

@@ -164,7 +164,7 @@ func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionR
 	if err != nil {
 		return workflows.DataIngestionResult{}, err
 	}
-	if state.Stage == "awaiting-approval" {
+	if state.Stage == workflows.StageAwaitingApproval {
 		r.Logger.Info("demo mode: approving the batch on the operator's behalf (without --demo an operator decides in the UI or CLI)",
 			"tenant", t.ID, "workflow_id", id, "accepted", state.Screen.RecordsAccepted, "rejected", state.Screen.RecordsRejected)
 		err = r.Operator.SignalWorkflow(ctx, id, run.GetRunID(), workflows.SignalApprove,
@@ -206,7 +206,7 @@ func AwaitScreened(ctx context.Context, tc client.Client, id, runID string, inte
 		if err := resp.Get(&st); err != nil {
 			return st, err
 		}
-		if st.Stage != "screening" {
+		if st.Stage != workflows.StageScreening {
 			return st, nil
 		}
 		if progress != nil {

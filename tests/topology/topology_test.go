@@ -100,7 +100,7 @@ func TestProductionTopology(t *testing.T) {
 			State      workflows.IngestionState `json:"state"`
 		}
 		c.cliJSON(ctx, &ing, "ingest", "--tenant", p.id, "--object", up.Key, "--wait")
-		require.Equal(t, "awaiting-approval", ing.State.Stage)
+		require.Equal(t, workflows.StageAwaitingApproval, ing.State.Stage)
 		ingestions[p.id] = ing.WorkflowID
 		c.cli(ctx, "decide", "--tenant", p.id, "--workflow", ing.WorkflowID, "--approve", "--token-file", operator)
 		s := ing.State.Screen
