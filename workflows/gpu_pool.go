@@ -135,7 +135,9 @@ type GPUPoolInput struct {
 
 // GPURequest asks for a lease.
 type GPURequest struct {
-	// ID names the lease; empty means Holder. It must not be queued or leased.
+	// ID names the lease; empty means Holder. A request whose ID the pool
+	// queues or leases already for the same tenant is a retry, answered
+	// with that request's status; for another tenant it is refused.
 	ID     string       `json:"id,omitempty"`
 	Tenant string       `json:"tenant"`
 	Kind   gpupool.Kind `json:"kind"`
@@ -426,6 +428,9 @@ func (w *gpuPool) register(ctx workflow.Context) error {
 			if r.policyRequest().ID == "" {
 				return fmt.Errorf("%w: id or holder is required", gpupool.ErrInvalidRequest)
 			}
+			if w.retried(r.policyRequest()) {
+				return nil
+			}
 			return w.trial(func(p *gpupool.Pool) error {
 				_, err := p.Submit(workflow.Now(ctx), r.policyRequest())
 				return err
@@ -503,6 +508,10 @@ func (w *gpuPool) trial(fn func(*gpupool.Pool) error) error {
 	return fn(p)
 }
 
+// GPURequestUpdateID is the Update ID of a request: the same for every
+// retry of it.
+func GPURequestUpdateID(r GPURequest) string { return "gpu-request-" + r.policyRequest().ID }
+
 func (r GPURequest) policyRequest() gpupool.Request {
 	id := r.ID
 	if id == "" {
@@ -523,6 +532,13 @@ func (w *gpuPool) request(ctx workflow.Context, r GPURequest) (GPULeaseStatus, e
 	pr := r.policyRequest()
 	if pr.ID == "" {
 		return GPULeaseStatus{}, fmt.Errorf("%w: id or holder is required", gpupool.ErrInvalidRequest)
+	}
+	// A request the pool holds already is its requester's retry (an
+	// activity whose first answer was lost), which gets the request's
+	// status. Histories from before this answer hold no such update: the
+	// validator refused them then.
+	if w.retried(pr) {
+		return w.status(pr.ID), nil
 	}
 	// The holder is known before Submit so that an immediate grant reaches
 	// it; a refused request (a duplicate ID among them) puts the old one back.
@@ -698,6 +714,18 @@ func (w *gpuPool) endedIndex(id string) int {
 		}
 	}
 	return -1
+}
+
+// retried tells whether the pool queues or leases r's ID for r's tenant
+// already. The same ID for another tenant is no retry, and is refused.
+func (w *gpuPool) retried(r gpupool.Request) bool {
+	if l, ok := w.pool.Lease(r.ID); ok {
+		return l.Tenant == r.Tenant
+	}
+	if i := w.queued(r.ID); i >= 0 {
+		return w.pool.Queue()[i].Request.Tenant == r.Tenant
+	}
+	return false
 }
 
 func (w *gpuPool) queued(id string) int {

@@ -140,14 +140,17 @@ func requireCancelled(t *testing.T, env *testsuite.TestWorkflowEnvironment) {
 
 func TestGPUPoolRequestGrantsAndSignalsHolder(t *testing.T) {
 	env, log := gpuPoolEnv(t)
-	var first, second, heldByOther, released *updateOutcome
+	var first, second, retried, heldByOther, released *updateOutcome
 	var queue []GPUQueueEntry
 	var alloc GPUAllocation
 	var leaseWhileHeld GPULeaseStatus
 	env.RegisterDelayedCallback(func() {
 		first = sendUpdate(env, UpdateGPURequest, "r1", GPURequest{Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-1"})
 		second = sendUpdate(env, UpdateGPURequest, "r2", GPURequest{Tenant: "yongin", Kind: gpupool.KindWhole, GPUs: 2, Holder: "train-2"})
-		// The same lease ID again is refused by the validator.
+		// The same request again, as a retried activity sends it once its
+		// first answer was lost, gets the request's status; the same lease
+		// ID for another tenant is refused by the validator.
+		retried = sendUpdate(env, UpdateGPURequest, "r1-retry", GPURequest{Tenant: "suwon", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-1"})
 		heldByOther = sendUpdate(env, UpdateGPURequest, "r3", GPURequest{Tenant: "yongin", Kind: gpupool.KindWhole, GPUs: 1, Holder: "train-1"})
 	}, time.Minute)
 	// Updates sent from a callback run after it returns: query a bit later.
@@ -186,6 +189,13 @@ func TestGPUPoolRequestGrantsAndSignalsHolder(t *testing.T) {
 	require.Len(t, queue, 1)
 	assert.Equal(t, "train-2", queue[0].Request.ID)
 	assert.Equal(t, "train-2", queue[0].Holder)
+
+	require.NoError(t, retried.rejected)
+	require.NoError(t, retried.err)
+	decodeResult(t, retried.result, &st)
+	assert.Equal(t, GPULeaseGranted, st.State, "a retried request gets the lease it was granted")
+	require.NotNil(t, st.Lease)
+	assert.Equal(t, []gpupool.Placement{{Host: "gpu-host-1", GPU: "gpu-host-1/0"}}, st.Lease.Placements)
 
 	require.Error(t, heldByOther.rejected)
 	assert.ErrorContains(t, heldByOther.rejected, "already queued or leased")

@@ -21,9 +21,13 @@ type LeaseActivities struct {
 // once: granted, or queued with a position. The grant itself also arrives as a
 // signal to the holder.
 func (a *LeaseActivities) RequestGPULease(ctx context.Context, req workflows.GPURequest) (workflows.GPULeaseStatus, error) {
+	// One Update ID per request: when this activity is retried after the
+	// pool took the request, the server answers the first update's outcome
+	// (and after the pool continued as new, the pool answers the status of
+	// the request it carried over).
 	h, err := a.Pool.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.GPUPoolWorkflowID, UpdateName: workflows.UpdateGPURequest, Args: []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+		UpdateID: workflows.GPURequestUpdateID(req), WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var status workflows.GPULeaseStatus
 	if err == nil {
