@@ -8,10 +8,11 @@
 #
 # docker-compose 1.29's `config` neither reads the secret files nor checks
 # that they exist. The check makes a throwaway set anyway, with
-# infra/compose/make-secrets.sh and a placeholder Ceph env file, in a temp
-# dir (DURE_SECRETS_DIR), and then requires every secret file the resolved
-# file names to exist: a secret added to the compose file that the script
-# cannot make fails here. ./secrets is never touched.
+# infra/compose/make-secrets.sh (which needs openssl: keys, the local CA and
+# Temporal's certificates) and a placeholder Ceph env file, in a temp dir
+# (DURE_SECRETS_DIR), and then requires every secret file the resolved file
+# names to exist: a secret added to the compose file that the script cannot
+# make fails here. ./secrets is never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -28,13 +29,16 @@ t1=$(ms)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-infra/compose/make-secrets.sh "$tmp/secrets" >/dev/null 2>&1
+mkdir -p "$tmp/secrets"
 cat >"$tmp/secrets/ceph.env" <<'ENV'
 CEPH_CONF=/etc/ceph/ceph.conf
 DURE_CEPH_RGW_ENDPOINT=http://rgw.ci.invalid:7480
 DURE_CEPH_ADMIN_ACCESS_KEY=placeholder
 DURE_CEPH_ADMIN_SECRET_KEY=placeholder
 ENV
+# Its errors (openssl missing, say) show; with ceph.env in place it has no
+# other complaint.
+infra/compose/make-secrets.sh "$tmp/secrets" >/dev/null
 
 # Without the RGW address the file must refuse to resolve.
 if env -u DURE_S3_ENDPOINT DURE_SECRETS_DIR="$tmp/secrets" \
