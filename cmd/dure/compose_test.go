@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,13 +23,16 @@ import (
 
 	"github.com/dure-platform/dure/activities/cephadmin"
 	"github.com/dure-platform/dure/internal/config"
+	"github.com/dure-platform/dure/internal/devstack"
+	"github.com/dure-platform/dure/internal/roles"
 )
 
 // These tests read docker-compose.yaml and infra/prometheus/prometheus.yml as
 // an operator's `docker compose up` would, and check that every dure service
-// in it would pass its own start-up check (`dure config check`), and that the
+// in it would pass its own start-up check (`dure config check`), that the
 // ports the services, their healthchecks, Prometheus, the replicas setting,
-// Temporal and its UI name agree.
+// Temporal and its UI name agree, and that every Temporal client presents
+// its own role's certificate.
 
 const (
 	composePath    = "../../docker-compose.yaml"
@@ -42,9 +47,11 @@ var composeVars = map[string]string{"DURE_S3_ENDPOINT": "rgw.example.test:7480"}
 // composeFile is the part of a compose file these tests read.
 type composeFile struct {
 	Services map[string]*composeService `yaml:"services"`
-	Secrets  map[string]struct {
-		File string `yaml:"file"`
-	} `yaml:"secrets"`
+	Secrets  map[string]composeSecret   `yaml:"secrets"`
+}
+
+type composeSecret struct {
+	File string `yaml:"file"`
 }
 
 type composeService struct {
@@ -234,7 +241,7 @@ func serviceRole(argv []string) (config.Role, []string, error) {
 			return "", nil, fmt.Errorf("worker --role %q is not a worker role", role)
 		}
 		return r, append([]string{"config", "check"}, argv[1:]...), nil
-	case "gateway", "inference":
+	case "gateway", "inference", "temporal":
 		r := config.Role(argv[0])
 		return r, append([]string{"config", "check", "--role", string(r)}, argv[1:]...), nil
 	}
@@ -255,8 +262,22 @@ func flagValue(args []string, name string) string {
 	return ""
 }
 
+// pemSettings are the settings that name PEM files, by what each holds:
+// `dure config check` only checks that they exist.
+var pemSettings = map[string]string{
+	"temporal-tls-ca": "CERTIFICATE", "temporal-tls-cert": "CERTIFICATE", "temporal-tls-key": "PRIVATE KEY",
+	"temporal-server-cert": "CERTIFICATE", "temporal-server-key": "PRIVATE KEY", "temporal-client-ca": "CERTIFICATE",
+	"temporal-internal-cert": "CERTIFICATE", "temporal-internal-key": "PRIVATE KEY",
+	"temporal-ui-cert": "CERTIFICATE", "temporal-ui-key": "PRIVATE KEY",
+}
+
 // testSecretContent is what a secret file holds, by the setting that names it.
 func testSecretContent(env string) (string, bool) {
+	for setting, block := range pemSettings {
+		if env == config.EnvName(setting) {
+			return "-----BEGIN " + block + "-----\n(compose test: stat only)\n-----END " + block + "-----\n", true
+		}
+	}
 	switch {
 	case env == config.EnvName("ceph-env-file"):
 		return "# a Ceph env file as infra/ceph/up.sh writes it\n" +
@@ -328,9 +349,10 @@ func TestComposeServicesPassConfigCheck(t *testing.T) {
 			assert.Contains(t, out, "ok: the configuration of "+string(role)+" is complete")
 		})
 	}
-	// One process per role, two GPU hosts and two replicas; `dure temporal`
-	// is replaced by Temporal's own images.
+	// One process per role, two GPU hosts and two replicas; Temporal is
+	// dure's own server, whose authorizer and sender stamp decisions need.
 	assert.Equal(t, map[config.Role][]string{
+		config.RoleTemporal:     {"temporal"},
 		config.RoleControlPlane: {"control-plane"},
 		config.RoleQualityGate:  {"quality-gate"},
 		config.RoleGPUHost:      {"gpu-1", "gpu-2"},
@@ -366,6 +388,16 @@ func TestComposeConfigCheckFailsOnBrokenEnv(t *testing.T) {
 		{"S3 endpoint without port", "quality-gate", "s3-endpoint", func(s *composeService) { s.Environment["DURE_S3_ENDPOINT"] = "rgw" }},
 		{"bad ops port", "gpu-1", "DURE_OPS_PORT", func(s *composeService) { s.Environment["DURE_OPS_PORT"] = "ops" }},
 		{"unknown flag", "gateway", "no-such-flag", func(s *composeService) { s.Command = append(s.Command, "--no-such-flag") }},
+		{"no Temporal database", "temporal", "temporal-database", func(s *composeService) { delete(s.Environment, "DURE_TEMPORAL_DATABASE") }},
+		{"server TLS without the UI's certificate", "temporal", "temporal-ui-cert", func(s *composeService) {
+			delete(s.Environment, "DURE_TEMPORAL_UI_CERT")
+		}},
+		{"server TLS without the internal key", "temporal", "temporal-internal-key", func(s *composeService) {
+			delete(s.Environment, "DURE_TEMPORAL_INTERNAL_KEY")
+		}},
+		{"client certificate without its key", "quality-gate", "temporal-tls-cert", func(s *composeService) {
+			delete(s.Environment, "DURE_TEMPORAL_TLS_KEY")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := loadCompose(t)
@@ -455,6 +487,11 @@ func composePortProblems(c *composeFile, p *promConfig) []string {
 			bad("service %s: %v", name, err)
 			continue
 		}
+		if role == config.RoleTemporal {
+			// `dure temporal` has no ops port: its healthcheck and the rest
+			// are checked with the Temporal clients below.
+			continue
+		}
 		ops := settingOr(s, "ops-port", strconv.Itoa(def.OpsPort))
 		if s.Healthcheck == nil {
 			bad("service %s has no healthcheck", name)
@@ -526,48 +563,55 @@ func composePortProblems(c *composeFile, p *promConfig) []string {
 		}
 	}
 
-	// Temporal: every address names the server's service and frontend port.
-	temporal, server := byImage("temporalio/server:")
+	// Temporal: one `dure temporal` service; every address names it and its
+	// frontend port, which its healthcheck probes.
+	temporal, server := roleService(c, config.RoleTemporal)
 	if server == nil {
-		bad("no temporalio/server service")
+		bad("no service runs `dure temporal`")
 	} else {
-		frontend := net.JoinHostPort(temporal, cmpOr(server.Environment["FRONTEND_GRPC_PORT"], "7233"))
-		if server.Healthcheck == nil || !slices.Contains(server.Healthcheck.Test, cmpOr(server.Environment["FRONTEND_GRPC_PORT"], "7233")) {
-			bad("service %s: healthcheck does not probe its frontend port", temporal)
+		port := settingOr(server, "temporal-port", strconv.Itoa(def.TemporalPort))
+		frontend := net.JoinHostPort(temporal, port)
+		if server.Healthcheck == nil || !probesLoopback(server.Healthcheck.Test, port) {
+			bad("service %s: healthcheck does not probe its frontend port %s on loopback", temporal, port)
 		}
-		for name, s := range c.Services {
-			addr, ok := s.Environment["DURE_TEMPORAL_ADDRESS"]
-			if !ok {
-				addr, ok = s.Environment["TEMPORAL_ADDRESS"]
-			}
-			if ok && addr != frontend {
+		if ip, hostPort := publishedOn(server, port); hostPort != "" && ip != "127.0.0.1" {
+			bad("service %s: publishes its frontend port %s on %q, not on 127.0.0.1 only", temporal, port, ip)
+		}
+		for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+			if addr, ok := c.Services[name].Environment["DURE_TEMPORAL_ADDRESS"]; ok && addr != frontend {
 				bad("service %s: Temporal at %s, but the frontend is %s", name, addr, frontend)
 			}
 		}
 	}
 
 	// The UI hands its codec endpoint to the operator's browser, which calls
-	// it: it must be the control plane's ops port as published on the host,
-	// and the control plane must let the UI's origin call it.
-	uiName, ui := byImage("temporalio/ui:")
-	if ui == nil {
-		bad("no temporalio/ui service")
-	} else {
-		u, err := url.Parse(ui.Environment["TEMPORAL_CODEC_ENDPOINT"])
+	// it: it must be the control plane's ops port as published on the host's
+	// loopback, and the control plane must let the UI's origin call it. The UI
+	// has no login, so it is published on loopback alone.
+	if server != nil {
+		codec := server.Environment[config.EnvName("ui-codec-endpoint")]
+		u, err := url.Parse(codec)
 		cp := c.Services[controlPlane]
-		if err != nil || cp == nil || hostPortFor(cp, controlPlaneOps) != u.Port() || u.Path != "/codec" {
-			bad("service %s: codec endpoint %q is not the host port that publishes %s's ops port %s, at /codec",
-				uiName, ui.Environment["TEMPORAL_CODEC_ENDPOINT"], controlPlane, controlPlaneOps)
+		if err != nil || cp == nil || u.Hostname() != "127.0.0.1" || hostPortFor(cp, controlPlaneOps) != u.Port() || u.Path != "/codec" {
+			bad("service %s: codec endpoint %q is not http://127.0.0.1:PORT/codec with the host port that publishes %s's ops port %s",
+				temporal, codec, controlPlane, controlPlaneOps)
 		}
-		port := cmpOr(ui.Environment["TEMPORAL_UI_PORT"], "8080")
-		if !slices.Contains(containerPorts(ui), port) {
-			bad("service %s: publishes %q, not its port %s", uiName, ui.Ports, port)
+		port := settingOr(server, "ui-port", strconv.Itoa(def.UIPort))
+		switch ip, hostPort := publishedOn(server, port); {
+		case hostPort == "":
+			bad("service %s: publishes %q, not its UI port %s", temporal, server.Ports, port)
+		case ip != "127.0.0.1":
+			bad("service %s: publishes its UI port %s on %q, not on 127.0.0.1 only: the UI has no login", temporal, port, ip)
 		}
 		if cp != nil {
 			origins := strings.Split(cp.Environment["DURE_CODEC_ORIGINS"], ",")
-			if !slices.Contains(origins, "http://127.0.0.1:"+hostPortFor(ui, port)) {
+			if !slices.Contains(origins, "http://127.0.0.1:"+hostPortFor(server, port)) {
 				bad("service %s: DURE_CODEC_ORIGINS %q does not let the UI at http://127.0.0.1:%s call the codec",
-					controlPlane, cp.Environment["DURE_CODEC_ORIGINS"], hostPortFor(ui, port))
+					controlPlane, cp.Environment["DURE_CODEC_ORIGINS"], hostPortFor(server, port))
+			}
+			if ip, _ := publishedOn(cp, controlPlaneOps); cp.Environment["DURE_CODEC_WITHOUT_CREDENTIAL"] == "true" && ip != "127.0.0.1" {
+				bad("service %s: serves the codec without a credential, but publishes its ops port %s on %q, not on 127.0.0.1 only",
+					controlPlane, controlPlaneOps, ip)
 			}
 		}
 	}
@@ -605,11 +649,40 @@ func composePortProblems(c *composeFile, p *promConfig) []string {
 	return problems
 }
 
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
+// roleService is the one dure service that runs role, or nil.
+func roleService(c *composeFile, role config.Role) (string, *composeService) {
+	for _, name := range slices.Sorted(maps.Keys(dureServices(c))) {
+		if r, _, err := serviceRole(c.Services[name].Command); err == nil && r == role {
+			return name, c.Services[name]
+		}
 	}
-	return v
+	return "", nil
+}
+
+// publishedOn is the host IP ("" for every interface) and the host port that
+// publish a container port; hostPort is "" when it is not published.
+func publishedOn(s *composeService, containerPort string) (ip, hostPort string) {
+	for _, p := range s.Ports {
+		parts := strings.Split(strings.TrimSuffix(p, "/tcp"), ":")
+		if len(parts) >= 2 && parts[len(parts)-1] == containerPort {
+			if len(parts) == 3 {
+				ip = parts[0]
+			}
+			return ip, parts[len(parts)-2]
+		}
+	}
+	return "", ""
+}
+
+// loopbackProbe finds the ports a healthcheck argument connects to on
+// loopback, over HTTP or with bash's /dev/tcp.
+var loopbackProbe = regexp.MustCompile(`(?:/dev/tcp/(?:127\.0\.0\.1|localhost)/|://(?:127\.0\.0\.1|localhost):)([0-9]+)\b`)
+
+// probesLoopback tells whether a healthcheck connects to port on loopback.
+func probesLoopback(test []string, port string) bool {
+	return slices.ContainsFunc(test, func(a string) bool {
+		return slices.ContainsFunc(loopbackProbe.FindAllStringSubmatch(a, -1), func(m []string) bool { return m[1] == port })
+	})
 }
 
 func TestComposePortsAgree(t *testing.T) {
@@ -657,20 +730,201 @@ func TestComposePortProblemsAreFound(t *testing.T) {
 		{"Temporal on another port", "the frontend is temporal:7233", func(c *composeFile, _ *promConfig) {
 			c.Services["gpu-1"].Environment["DURE_TEMPORAL_ADDRESS"] = "temporal:7234"
 		}},
+		{"Temporal frontend moved", "the frontend is temporal:7234", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal"].Environment["DURE_TEMPORAL_PORT"] = "7234"
+		}},
+		{"Temporal healthcheck on another port", "healthcheck does not probe its frontend port 7233", func(c *composeFile, _ *promConfig) {
+			hc := *c.Services["temporal"].Healthcheck
+			hc.Test = []string{"CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/72330"}
+			c.Services["temporal"].Healthcheck = &hc
+		}},
+		{"no dure temporal", "no service runs `dure temporal`", func(c *composeFile, _ *promConfig) {
+			delete(c.Services, "temporal")
+		}},
+		{"Temporal frontend on every interface", "frontend port 7233", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal"].Ports = []string{"7233:7233", "127.0.0.1:8233:8233"}
+		}},
+		{"UI on every interface", "the UI has no login", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal"].Ports = []string{"127.0.0.1:7233:7233", "8233:8233"}
+		}},
+		{"UI port not published", "not its UI port", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal"].Environment["DURE_UI_PORT"] = "8234"
+		}},
 		{"UI codec on the wrong port", "codec endpoint", func(c *composeFile, _ *promConfig) {
-			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://127.0.0.1:9092/codec"
+			c.Services["temporal"].Environment["DURE_UI_CODEC_ENDPOINT"] = "http://127.0.0.1:9092/codec"
 		}},
 		{"UI codec at another path", "codec endpoint", func(c *composeFile, _ *promConfig) {
-			c.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"] = "http://127.0.0.1:9091/decode"
+			c.Services["temporal"].Environment["DURE_UI_CODEC_ENDPOINT"] = "http://127.0.0.1:9091/decode"
+		}},
+		{"UI codec at a name the browser does not reach", "codec endpoint", func(c *composeFile, _ *promConfig) {
+			c.Services["temporal"].Environment["DURE_UI_CODEC_ENDPOINT"] = "http://control-plane:9091/codec"
 		}},
 		{"UI not allowed to call the codec", "DURE_CODEC_ORIGINS", func(c *composeFile, _ *promConfig) {
 			c.Services["control-plane"].Environment["DURE_CODEC_ORIGINS"] = "http://127.0.0.1:8080"
+		}},
+		{"codec without a credential on every interface", "without a credential", func(c *composeFile, _ *promConfig) {
+			c.Services["control-plane"].Ports = []string{"9091:9090"}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, p := loadCompose(t)
 			tc.change(c, p)
 			problems := composePortProblems(c, p)
+			require.NotEmpty(t, problems)
+			assert.Contains(t, strings.Join(problems, "\n"), tc.want)
+		})
+	}
+}
+
+// composeTLSProblems lists what breaks Temporal's mutual TLS: the server's
+// certificates, a client without its own role's certificate or with another
+// CA, a key mounted where its role does not run, the CA's key as a secret,
+// or a client that does not wait for the server.
+func composeTLSProblems(c *composeFile) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	// file is the host file of the secret a setting of s names.
+	file := func(name string, s *composeService, setting string) string {
+		v, ok := s.Environment[config.EnvName(setting)]
+		if !ok {
+			return ""
+		}
+		secret, ok := strings.CutPrefix(v, secretsMount)
+		if !ok || !slices.Contains(s.Secrets, secret) {
+			bad("service %s: %s %q is no secret it mounts", name, config.EnvName(setting), v)
+			return ""
+		}
+		return c.Secrets[secret].File
+	}
+	for name, sec := range c.Secrets {
+		if path.Base(sec.File) == "ca-key.pem" {
+			bad("secret %s is the CA's key, which stays on the host", name)
+		}
+	}
+
+	temporal, server := roleService(c, config.RoleTemporal)
+	ca := ""
+	if server != nil {
+		ca = file(temporal, server, "temporal-client-ca")
+		if ca == "" {
+			bad("service %s: no temporal-client-ca: the frontend must require client certificates", temporal)
+		}
+		for setting, want := range map[string]string{
+			"temporal-server-cert": devstack.PKIRoleServer + ".pem", "temporal-server-key": devstack.PKIRoleServer + "-key.pem",
+			"temporal-internal-cert": devstack.PKIRoleInternal + ".pem", "temporal-internal-key": devstack.PKIRoleInternal + "-key.pem",
+			"temporal-ui-cert": roles.WebUI + ".pem", "temporal-ui-key": roles.WebUI + "-key.pem",
+		} {
+			if got := path.Base(file(temporal, server, setting)); got != want {
+				bad("service %s: %s is %q, not %s", temporal, config.EnvName(setting), got, want)
+			}
+		}
+	}
+
+	// waits tells whether a service starts only once the server is healthy,
+	// itself or through what it waits for.
+	var waits func(name string, seen map[string]bool) bool
+	waits = func(name string, seen map[string]bool) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		for dep, d := range c.Services[name].DependsOn {
+			if d.Condition == "service_healthy" && (dep == temporal || c.Services[dep] != nil && waits(dep, seen)) {
+				return true
+			}
+		}
+		return false
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+		s := c.Services[name]
+		role, _, err := serviceRole(s.Command)
+		own := map[string]bool{}
+		switch {
+		case s.Build != nil && err == nil && role == config.RoleTemporal:
+			for _, r := range []string{devstack.PKIRoleServer, devstack.PKIRoleInternal, roles.WebUI} {
+				own[r+"-key.pem"] = true
+			}
+		case s.Environment["DURE_TEMPORAL_ADDRESS"] != "":
+			if err != nil {
+				bad("service %s dials Temporal, but %v", name, err)
+				continue
+			}
+			own[string(role)+"-key.pem"] = true
+			cert, key := file(name, s, "temporal-tls-cert"), file(name, s, "temporal-tls-key")
+			switch {
+			case cert == "" || key == "":
+				bad("service %s: no client certificate and key: the frontend refuses it", name)
+			case path.Base(cert) != string(role)+".pem" || path.Base(key) != string(role)+"-key.pem":
+				bad("service %s: client certificate %s (key %s) is not its role's %s.pem", name, path.Base(cert), path.Base(key), role)
+			}
+			if got := file(name, s, "temporal-tls-ca"); ca != "" && got != ca {
+				bad("service %s: temporal-tls-ca is %q, not %s, the CA of the frontend's and every client's certificate", name, got, ca)
+			}
+			if !waits(name, map[string]bool{}) {
+				bad("service %s dials Temporal but does not wait for %s to be healthy", name, temporal)
+			}
+		}
+		for _, secret := range s.Secrets {
+			if f := path.Base(c.Secrets[secret].File); strings.HasSuffix(f, "-key.pem") && !own[f] {
+				bad("service %s mounts %s, another role's key", name, f)
+			}
+		}
+	}
+	return problems
+}
+
+func TestComposeTLSAgrees(t *testing.T) {
+	c, _ := loadCompose(t)
+	assert.Empty(t, composeTLSProblems(c))
+}
+
+func TestComposeTLSProblemsAreFound(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		change     func(*composeFile)
+	}{
+		{"gateway with the control plane's certificate", "service gateway: client certificate control-plane.pem", func(c *composeFile) {
+			s := c.Services["gateway"]
+			s.Environment["DURE_TEMPORAL_TLS_CERT"] = "/run/secrets/control_plane_cert"
+			s.Environment["DURE_TEMPORAL_TLS_KEY"] = "/run/secrets/control_plane_key"
+			s.Secrets = append(slices.Clone(s.Secrets), "control_plane_cert", "control_plane_key")
+		}},
+		{"client without a certificate", "service gpu-2: no client certificate", func(c *composeFile) {
+			delete(c.Services["gpu-2"].Environment, "DURE_TEMPORAL_TLS_CERT")
+			delete(c.Services["gpu-2"].Environment, "DURE_TEMPORAL_TLS_KEY")
+		}},
+		{"certificate not mounted", "is no secret it mounts", func(c *composeFile) {
+			s := c.Services["quality-gate"]
+			s.Secrets = slices.DeleteFunc(slices.Clone(s.Secrets), func(x string) bool { return x == "quality_gate_cert" })
+		}},
+		{"client trusts another CA", "service gpu-1: temporal-tls-ca", func(c *composeFile) {
+			c.Secrets["other_ca"] = composeSecret{File: "./secrets/pki/other-ca.pem"}
+			s := c.Services["gpu-1"]
+			s.Environment["DURE_TEMPORAL_TLS_CA"] = "/run/secrets/other_ca"
+			s.Secrets = append(slices.Clone(s.Secrets), "other_ca")
+		}},
+		{"another role's key mounted", "service quality-gate mounts control-plane-key.pem", func(c *composeFile) {
+			s := c.Services["quality-gate"]
+			s.Secrets = append(slices.Clone(s.Secrets), "control_plane_key")
+		}},
+		{"the CA's key as a secret", "the CA's key", func(c *composeFile) {
+			c.Secrets["ca_key"] = composeSecret{File: "./secrets/pki/ca-key.pem"}
+		}},
+		{"UI with the server's certificate", "DURE_TEMPORAL_UI_CERT", func(c *composeFile) {
+			c.Services["temporal"].Environment["DURE_TEMPORAL_UI_CERT"] = "/run/secrets/temporal_server_cert"
+		}},
+		{"frontend without client certificates", "temporal-client-ca", func(c *composeFile) {
+			delete(c.Services["temporal"].Environment, "DURE_TEMPORAL_CLIENT_CA")
+		}},
+		{"control plane does not wait for Temporal", "service control-plane dials Temporal but does not wait", func(c *composeFile) {
+			delete(c.Services["control-plane"].DependsOn, "temporal")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := loadCompose(t)
+			tc.change(c)
+			problems := composeTLSProblems(c)
 			require.NotEmpty(t, problems)
 			assert.Contains(t, strings.Join(problems, "\n"), tc.want)
 		})
