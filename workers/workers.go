@@ -78,6 +78,7 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 		workflows.ActivityEnsureDataVM:          a.Network.EnsureDataVM,
 		workflows.ActivityDestroyDataVM:         a.Network.DestroyDataVM,
 		workflows.ActivityRegisterGPUQuota:      a.GPUQuota.RegisterGPUQuota,
+		workflows.ActivityRestoreGPUQuota:       a.GPUQuota.RestoreGPUQuota,
 		workflows.ActivityRequestGPULease:       a.GPULease.RequestGPULease,
 		workflows.ActivityListDatasets:          a.Training.ListDatasets,
 		workflows.ActivityRegisterModel:         a.Training.RegisterModel,

@@ -47,6 +47,7 @@ const (
 	ActivityEnsureDataVM        = "EnsureDataVM"
 	ActivityDestroyDataVM       = "DestroyDataVM"
 	ActivityRegisterGPUQuota    = "RegisterGPUQuota"
+	ActivityRestoreGPUQuota     = "RestoreGPUQuota"
 	ActivityGPUInventory        = "GPUInventory"
 	ActivityRequestGPULease     = "RequestGPULease"
 

@@ -85,6 +85,11 @@ type GPUQuotaInput struct {
 	VGPUs    int    `json:"vgpus"`
 }
 
+// GPUQuotaRegistered is the quota a tenant had before RegisterGPUQuota.
+type GPUQuotaRegistered struct {
+	PreviousVGPUs int `json:"previous_vgpus"`
+}
+
 // TenantRoles are the tokens onboarding issues, one per role.
 var TenantRoles = []string{"tenant-admin", "tenant-uploader", "tenant-client"}
 
@@ -189,7 +194,10 @@ func TenantOnboarding(ctx workflow.Context, in TenantOnboardingInput) (TenantOnb
 	s := &saga{}
 	res, err := runOnboarding(ctx, in, s)
 	if err != nil {
-		s.compensate(ctx)
+		if undoErr := s.compensate(ctx); undoErr != nil {
+			// The operator must learn what is left behind, with the cause.
+			return TenantOnboardingResult{}, fmt.Errorf("%w; undoing the completed steps failed too: %w", err, undoErr)
+		}
 		return TenantOnboardingResult{}, err
 	}
 	return res, nil
@@ -256,9 +264,11 @@ func runOnboarding(ctx workflow.Context, in TenantOnboardingInput, s *saga) (Ten
 	}
 
 	// 5. GPU quota with the pool.
-	if err := do("gpu quota", ActivityRegisterGPUQuota, GPUQuotaInput{TenantID: in.TenantID, VGPUs: in.VGPUQuota}, nil); err != nil {
+	var quota GPUQuotaRegistered
+	if err := do("gpu quota", ActivityRegisterGPUQuota, GPUQuotaInput{TenantID: in.TenantID, VGPUs: in.VGPUQuota}, &quota); err != nil {
 		return res, err
 	}
+	s.addIf(quota.PreviousVGPUs != in.VGPUQuota, ActivityRestoreGPUQuota, GPUQuotaInput{TenantID: in.TenantID, VGPUs: quota.PreviousVGPUs})
 
 	if err := do("tenant record", ActivityRecordTenant, RecordTenantInput{
 		TenantID: in.TenantID, DisplayName: in.DisplayName, Bucket: bucket.Bucket,
@@ -291,9 +301,10 @@ func (s *saga) addIf(created bool, activity string, arg any) {
 	}
 }
 
-// compensate runs on a disconnected context so that it completes even when the
-// workflow itself was cancelled.
-func (s *saga) compensate(ctx workflow.Context) {
+// compensate runs every compensation, newest first, on a disconnected
+// context so that it completes even when the workflow itself was cancelled,
+// and returns the failures of those that did not succeed.
+func (s *saga) compensate(ctx workflow.Context) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actx := shortActivity(dctx, TaskQueueControlPlane)
 	var errs []error
@@ -304,6 +315,9 @@ func (s *saga) compensate(ctx workflow.Context) {
 		}
 	}
 	if len(errs) > 0 {
-		workflow.GetLogger(ctx).Error("compensation incomplete", "err", errors.Join(errs...))
+		err := errors.Join(errs...)
+		workflow.GetLogger(ctx).Error("compensation incomplete", "err", err)
+		return err
 	}
+	return nil
 }

@@ -40,7 +40,8 @@ func onboardingStubs() map[string]any {
 		ActivityIssueTenantToken:      func(context.Context, IssueTokenInput) (IssuedToken, error) { return IssuedToken{}, nil },
 		ActivityRevokeToken:           func(context.Context, string) error { return nil },
 		ActivityRevokeTenantTokens:    func(context.Context, string) (int, error) { return 0, nil },
-		ActivityRegisterGPUQuota:      func(context.Context, GPUQuotaInput) error { return nil },
+		ActivityRegisterGPUQuota:      func(context.Context, GPUQuotaInput) (GPUQuotaRegistered, error) { return GPUQuotaRegistered{}, nil },
+		ActivityRestoreGPUQuota:       func(context.Context, GPUQuotaInput) error { return nil },
 		ActivityRecordTenant:          func(context.Context, RecordTenantInput) error { return nil },
 		ActivityDeleteTenantRecord:    func(context.Context, string) error { return nil },
 	}
@@ -59,7 +60,7 @@ var onboardingSteps = []struct {
 	{ActivityEnsureTenantNetwork, TenantNetwork{Name: "dure-tenant-yongin", Created: true}, ActivityDeleteTenantNetwork},
 	{ActivityEnsureDataVM, DataVM{Name: "dure-data-yongin", Created: true}, ActivityDestroyDataVM},
 	{ActivityIssueTenantToken, IssuedToken{TokenID: "t1", Created: true}, ActivityRevokeToken},
-	{ActivityRegisterGPUQuota, nil, ""},
+	{ActivityRegisterGPUQuota, GPUQuotaRegistered{PreviousVGPUs: 0}, ActivityRestoreGPUQuota},
 	{ActivityRecordTenant, nil, ""},
 }
 
@@ -112,12 +113,11 @@ func TestTenantOnboardingCompensatesEveryFailurePoint(t *testing.T) {
 					continue
 				}
 				name := st.undo
-				env.OnActivity(name, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
+				env.OnActivity(name, mock.Anything, mock.Anything).Return(nil).Run(func(mock.Arguments) {
 					undone = append(undone, name)
-					return nil
 				})
 			}
-			env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin", DataVM: true})
+			env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin", DataVM: true, VGPUQuota: 2})
 			require.Error(t, env.GetWorkflowError())
 
 			var want []string
@@ -149,9 +149,31 @@ func TestTenantOnboardingRerunNeverDeletesExisting(t *testing.T) {
 	env.OnActivity(ActivityRecordTenant, mock.Anything, mock.Anything).Return(errors.New("boom"))
 	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "suwon"})
 	require.Error(t, env.GetWorkflowError())
-	for _, undo := range []string{ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity, ActivityRevokeToken, ActivityReleaseVLAN, ActivityDeleteTenantNetwork} {
+	for _, undo := range []string{ActivityDeleteTenantBucket, ActivityDeleteStorageIdentity, ActivityRevokeToken, ActivityReleaseVLAN, ActivityDeleteTenantNetwork, ActivityRestoreGPUQuota} {
 		env.AssertNotCalled(t, undo, mock.Anything, mock.Anything)
 	}
+}
+
+// Compensation failures were only logged: the operator saw the first error
+// and not what was left behind. Both come back now, and every compensation
+// still runs.
+func TestTenantOnboardingReportsFailedCompensations(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerStubs(env, onboardingStubs())
+	for _, st := range onboardingSteps[:2] {
+		env.OnActivity(st.activity, mock.Anything, mock.Anything).Return(st.created, nil)
+	}
+	env.OnActivity(ActivityAllocateVLAN, mock.Anything, mock.Anything).Return(AllocatedVLAN{}, errors.New("no vlan left"))
+	env.OnActivity(ActivityDeleteTenantBucket, mock.Anything, mock.Anything).Return(errors.New("bucket not empty"))
+	deletedIdentity := false
+	env.OnActivity(ActivityDeleteStorageIdentity, mock.Anything, mock.Anything).Return(nil).Run(func(mock.Arguments) { deletedIdentity = true })
+	env.ExecuteWorkflow(TenantOnboarding, TenantOnboardingInput{TenantID: "yongin"})
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no vlan left", "the cause")
+	assert.Contains(t, err.Error(), "bucket not empty", "what could not be undone")
+	assert.True(t, deletedIdentity, "a failed compensation does not stop the next")
 }
 
 func TestTenantOffboardingRevokesFirstAndRetainsData(t *testing.T) {

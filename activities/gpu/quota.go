@@ -26,8 +26,34 @@ type QuotaActivities struct {
 	Pool PoolUpdater
 }
 
-// RegisterGPUQuota sets a tenant's quota; 0 removes it (offboarding).
-func (a *QuotaActivities) RegisterGPUQuota(ctx context.Context, in workflows.GPUQuotaInput) error {
+// RegisterGPUQuota sets a tenant's quota; 0 removes it (offboarding). It
+// answers the quota the tenant had before, which onboarding's compensation
+// restores.
+func (a *QuotaActivities) RegisterGPUQuota(ctx context.Context, in workflows.GPUQuotaInput) (workflows.GPUQuotaRegistered, error) {
+	quotas, err := a.Store.GPUQuotas(ctx)
+	if err != nil {
+		return workflows.GPUQuotaRegistered{}, err
+	}
+	previous := quotas[in.TenantID]
+	if err := a.setQuota(ctx, in); err != nil {
+		return workflows.GPUQuotaRegistered{}, err
+	}
+	activity.GetLogger(ctx).Info("gpu quota registered", "tenant", in.TenantID, "vgpus", in.VGPUs, "previous", previous)
+	return workflows.GPUQuotaRegistered{PreviousVGPUs: previous}, nil
+}
+
+// RestoreGPUQuota puts back the quota a tenant had before a failed
+// onboarding registered another.
+func (a *QuotaActivities) RestoreGPUQuota(ctx context.Context, in workflows.GPUQuotaInput) error {
+	if err := a.setQuota(ctx, in); err != nil {
+		return err
+	}
+	activity.GetLogger(ctx).Info("gpu quota restored", "tenant", in.TenantID, "vgpus", in.VGPUs)
+	return nil
+}
+
+// setQuota records the quota and tells the pool.
+func (a *QuotaActivities) setQuota(ctx context.Context, in workflows.GPUQuotaInput) error {
 	if err := a.Store.SetGPUQuota(ctx, in.TenantID, in.VGPUs); err != nil {
 		return err
 	}
@@ -36,7 +62,6 @@ func (a *QuotaActivities) RegisterGPUQuota(ctx context.Context, in workflows.GPU
 			return fmt.Errorf("gpu pool: %w", err)
 		}
 	}
-	activity.GetLogger(ctx).Info("gpu quota registered", "tenant", in.TenantID, "vgpus", in.VGPUs)
 	return nil
 }
 
