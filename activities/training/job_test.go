@@ -195,3 +195,27 @@ func TestFollowEventsSkipsNoise(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, 1, got[0].Epoch)
 }
+
+// A GPU host agent killed mid-training left its attempt's datasets and
+// model files behind; the next start removes them, and nothing else.
+func TestCleanWorkDirRemovesKilledAttempts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "work")
+	n, err := CleanWorkDir(dir)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+
+	attempt := filepath.Join(dir, "train-cand-1-123")
+	require.NoError(t, os.MkdirAll(filepath.Join(attempt, "model"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(attempt, "data-000.jsonl"), []byte("{}\n"), 0o600))
+	other := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(other, []byte("kept"), 0o600))
+
+	n, err = CleanWorkDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.NoDirExists(t, attempt)
+	assert.FileExists(t, other)
+}

@@ -90,11 +90,34 @@ func (a *Activities) ListDatasets(ctx context.Context, ids []string) ([]workflow
 	return out, nil
 }
 
+// scratchPattern names the scratch folders of TrainModel's attempts.
+const scratchPattern = "train-*"
+
+// CleanWorkDir removes the scratch folders that attempts killed with their
+// agent left in dir (datasets and model files), makes dir if it is missing,
+// and says how many it removed. Run it when the GPU host agent starts,
+// before it takes any training.
+func CleanWorkDir(dir string) (int, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	leftovers, err := filepath.Glob(filepath.Join(dir, scratchPattern))
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range leftovers {
+		if err := os.RemoveAll(d); err != nil {
+			return 0, err
+		}
+	}
+	return len(leftovers), nil
+}
+
 // TrainModel downloads the datasets, trains (resuming from the newest
 // checkpoint an earlier attempt left), evaluates on the held-out split and
 // uploads the candidate artifact. Progress goes to the activity's heartbeat.
 func (a *Activities) TrainModel(ctx context.Context, in workflows.TrainModelInput) (workflows.TrainModelResult, error) {
-	dir, err := os.MkdirTemp(a.WorkDir, "train-"+in.CandidateID+"-")
+	dir, err := os.MkdirTemp(a.WorkDir, strings.TrimSuffix(scratchPattern, "*")+in.CandidateID+"-")
 	if err != nil {
 		return workflows.TrainModelResult{}, fmt.Errorf("work dir: %w", err)
 	}

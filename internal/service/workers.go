@@ -309,8 +309,10 @@ func StartGPUHost(ctx context.Context, b *Base, tc client.Client, host string, d
 		CheckpointEvery: b.Config.CheckpointEveryEpochs,
 		Logger:          b.Logger.With("component", "trainer", "gpu_host", host),
 	}
-	if err := os.MkdirAll(trainer.WorkDir, 0o700); err != nil {
-		return nil, err
+	if n, err := training.CleanWorkDir(trainer.WorkDir); err != nil {
+		return nil, fmt.Errorf("gpu-host work dir: %w", err)
+	} else if n > 0 {
+		b.Logger.Info("removed the scratch folders of killed training attempts", "gpu_host", host, "folders", n)
 	}
 	b.Metrics.MustRegister(gpu.NewCollector(host, deps.Inventory, gpu.CollectorOptions{Logger: b.Logger, Leases: poolLeases(tc)}))
 	w := worker.New(tc, workflows.GPUHostTaskQueue(host), worker.Options{})
