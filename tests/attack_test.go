@@ -262,7 +262,7 @@ func TestAttackMultipartUploadCannotPassTheQuota(t *testing.T) {
 	defer cancel()
 	const quota = 40 << 20
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-hanam", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "hanam", DisplayName: "하남시", StorageQuotaBytes: quota})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "hanam", DisplayName: "하남시", StorageQuotaBytes: quota})
 	require.NoError(t, err)
 	require.NoError(t, run.Get(ctx, nil))
 	uploader, _, err := stack.Store.IssueToken(ctx, "hanam", tenancy.RoleTenantUploader)
@@ -383,7 +383,7 @@ func TestAttackTenantsCannotCreateBuckets(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, platform.MakeBucket(ctx, objstore.TenantBucket("gwacheon"), minio.MakeBucketOptions{}))
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-gwacheon", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "gwacheon", DisplayName: "과천시"})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "gwacheon", DisplayName: "과천시"})
 	require.NoError(t, err)
 	err = run.Get(ctx, nil)
 	require.Error(t, err)
@@ -461,7 +461,7 @@ func TestAttackRolesCallOnlyWhatTheyDo(t *testing.T) {
 	}
 	onboard := func(c client.Client) error {
 		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "attack-onboarding", TaskQueue: workflows.TaskQueueControlPlane},
-			"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "attacker", DisplayName: "x"})
+			workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "attacker", DisplayName: "x"})
 		return err
 	}
 	approve := func(c client.Client) error {
@@ -551,7 +551,7 @@ func TestAttackAbandonedMultipartUploadIsAbortedAndFreesTheQuota(t *testing.T) {
 	defer cancel()
 	const quota = 10 << 20
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-guri", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "guri", DisplayName: "구리시", StorageQuotaBytes: quota})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "guri", DisplayName: "구리시", StorageQuotaBytes: quota})
 	require.NoError(t, err)
 	require.NoError(t, run.Get(ctx, nil))
 	bucket := objstore.TenantBucket("guri")

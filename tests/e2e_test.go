@@ -43,7 +43,9 @@ var (
 	// batches with it.
 	operator client.Client
 	summary  demo.Summary
-	repo     string
+	// runner is the demo TestMain ran.
+	runner *demo.Runner
+	repo   string
 )
 
 func TestMain(m *testing.M) {
@@ -90,7 +92,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer operator.Close()
-	runner := &demo.Runner{
+	runner = &demo.Runner{
 		Temporal: stack.Client, Operator: operator, Store: stack.Store, S3: stack.S3Endpoint, GatewayURL: stack.GatewayURL,
 		SampleDir: cfg.SampleDataDir, TokenDir: stack.TokenDir, Logger: logger, PollInterval: 50 * time.Millisecond,
 	}
@@ -109,6 +111,24 @@ func TestDemoSummary(t *testing.T) {
 	assert.Equal(t, 1, summary.ModelVersion)
 	assert.Greater(t, summary.HoldoutMacroF1, 0.3)
 	assert.Contains(t, testkit.KnownDepartments(), summary.Classified.Department)
+}
+
+// dure dev --demo started again after a crash once trained a second model
+// for the same data while the first run's training finished too. Each
+// workflow's ID names its intent: the demo run again attaches to or takes
+// what the first one did, and registers nothing new.
+func TestDemoStartedAgainTrainsNothingNew(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	versions, err := stack.Registry.List(ctx)
+	require.NoError(t, err)
+	again, err := runner.Run(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, summary.ModelVersion, again.ModelVersion, "the first run's model")
+	assert.Equal(t, summary.RecordsApproved, again.RecordsApproved)
+	after, err := stack.Registry.List(ctx)
+	require.NoError(t, err)
+	assert.Len(t, after, len(versions), "no version registered")
 }
 
 func TestThreeTenantsExist(t *testing.T) {

@@ -45,7 +45,7 @@ func TestIngestionQuarantinesAndNeedsAReasonToReject(t *testing.T) {
 	require.NoError(t, err)
 
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-mixed-quality", TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key, RejectBelowScore: 1})
+		workflows.TypeDataIngestion, workflows.DataIngestionInput{TenantID: "seongnam", ObjectKey: key, RejectBelowScore: 1})
 	require.NoError(t, err)
 	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
 
@@ -111,7 +111,7 @@ func TestOnboardingTwiceIsIdempotent(t *testing.T) {
 	credsBefore, tokensBefore, tenantsBefore := len(must(stack.Store.S3Credentials(context.Background()))), len(must(stack.Store.Tokens(context.Background(), "suwon"))), len(must(stack.Store.Tenants(context.Background())))
 
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-again", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "suwon", DisplayName: "수원시"})
 	require.NoError(t, err)
 	var res workflows.TenantOnboardingResult
 	require.NoError(t, run.Get(ctx, &res))
@@ -171,7 +171,7 @@ func TestIngestionOfCP949CSVAndLowScoreRefusal(t *testing.T) {
 	require.NoError(t, err)
 
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-cp949-csv", TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: "yongin", ObjectKey: key, RejectBelowScore: 90})
+		workflows.TypeDataIngestion, workflows.DataIngestionInput{TenantID: "yongin", ObjectKey: key, RejectBelowScore: 90})
 	require.NoError(t, err)
 	var res workflows.DataIngestionResult
 	require.NoError(t, run.Get(ctx, &res))
@@ -234,7 +234,7 @@ func uploadAndIngest(ctx context.Context, t *testing.T, tenant, key, body, workf
 	_, err := s3Client(t, tenant).PutObject(ctx, objstore.TenantBucket(tenant), key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
 	require.NoError(t, err)
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: workflows.TaskQueueControlPlane},
-		"DataIngestion", workflows.DataIngestionInput{TenantID: tenant, ObjectKey: key, RejectBelowScore: 1})
+		workflows.TypeDataIngestion, workflows.DataIngestionInput{TenantID: tenant, ObjectKey: key, RejectBelowScore: 1})
 	require.NoError(t, err)
 	return run
 }

@@ -30,14 +30,14 @@ func TestPseudonymPolicyIsPerTenant(t *testing.T) {
 	tokens := map[string][]string{}
 	for _, tenant := range []string{"hwaseong", "pyeongtaek"} {
 		run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-" + tenant, TaskQueue: workflows.TaskQueueControlPlane},
-			"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: tenant, PIIPolicy: "pseudonym"})
+			workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: tenant, PIIPolicy: "pseudonym"})
 		require.NoError(t, err)
 		require.NoError(t, run.Get(ctx, nil))
 		_, err = s3Client(t, tenant).PutObject(ctx, objstore.TenantBucket(tenant), "uploads/noise.jsonl", strings.NewReader(batch), int64(len(batch)), minio.PutObjectOptions{})
 		require.NoError(t, err)
 
 		run, err = stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-pseudonym-" + tenant, TaskQueue: workflows.TaskQueueControlPlane},
-			"DataIngestion", workflows.DataIngestionInput{TenantID: tenant, ObjectKey: "uploads/noise.jsonl", RejectBelowScore: 1, ApprovalTimeoutSeconds: 1})
+			workflows.TypeDataIngestion, workflows.DataIngestionInput{TenantID: tenant, ObjectKey: "uploads/noise.jsonl", RejectBelowScore: 1, ApprovalTimeoutSeconds: 1})
 		require.NoError(t, err)
 		var res workflows.DataIngestionResult
 		require.NoError(t, run.Get(ctx, &res))

@@ -24,7 +24,7 @@ func TestStorageQuotaExceeded(t *testing.T) {
 	defer cancel()
 	const quota = 64 << 10
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-osan", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "osan", DisplayName: "오산시", StorageQuotaBytes: quota})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "osan", DisplayName: "오산시", StorageQuotaBytes: quota})
 	require.NoError(t, err)
 	var res workflows.TenantOnboardingResult
 	require.NoError(t, run.Get(ctx, &res))
@@ -55,7 +55,7 @@ func TestOffboardingRemovesEverything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-anseong", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOnboarding", workflows.TenantOnboardingInput{TenantID: "anseong", DisplayName: "안성시", VGPUQuota: 1})
+		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "anseong", DisplayName: "안성시", VGPUQuota: 1})
 	require.NoError(t, err)
 	var on workflows.TenantOnboardingResult
 	require.NoError(t, run.Get(ctx, &on))
@@ -67,7 +67,7 @@ func TestOffboardingRemovesEverything(t *testing.T) {
 	require.NoError(t, err)
 
 	run, err = stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-offboard-anseong", TaskQueue: workflows.TaskQueueControlPlane},
-		"TenantOffboarding", workflows.TenantOffboardingInput{TenantID: "anseong"})
+		workflows.TypeTenantOffboarding, workflows.TenantOffboardingInput{TenantID: "anseong"})
 	require.NoError(t, err)
 	var off workflows.TenantOffboardingResult
 	require.NoError(t, run.Get(ctx, &off))

@@ -21,7 +21,7 @@ func TestRetrainingScheduleExists(t *testing.T) {
 	require.NoError(t, err)
 	action, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
 	require.True(t, ok)
-	assert.Equal(t, "Retraining", action.Workflow)
+	assert.Equal(t, workflows.TypeRetraining, action.Workflow)
 	require.NotNil(t, desc.Schedule.Spec)
 	assert.NotEmpty(t, desc.Schedule.Spec.Calendars, "the cron spec %q became a calendar", config.Default().RetrainCron)
 }
@@ -33,7 +33,7 @@ func TestRetrainingRunsOnlyOnNewData(t *testing.T) {
 	// The demo's champion was trained on the demo's three datasets; the batch
 	// an operator approved in TestOperatorDecidesThroughGateway is newer.
 	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-retraining", TaskQueue: workflows.TaskQueueControlPlane},
-		"Retraining", workflows.RetrainingInput{SkipPromotion: true})
+		workflows.TypeRetraining, workflows.RetrainingInput{SkipPromotion: true})
 	require.NoError(t, err)
 	var res workflows.RetrainingResult
 	require.NoError(t, run.Get(ctx, &res))

@@ -39,7 +39,7 @@ func TestTrainingSurvivesTheLossOfItsWorker(t *testing.T) {
 	}
 	train := func(id string) client.WorkflowRun {
 		run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueControlPlane},
-			"Training", workflows.TrainingInput{SkipGPULease: true, GPUHost: host})
+			workflows.TypeTraining, workflows.TrainingInput{SkipGPULease: true, GPUHost: host})
 		require.NoError(t, err)
 		return run
 	}

@@ -48,14 +48,14 @@ func ControlPlaneOptions(dc converter.DataConverter) worker.Options {
 // RegisterControlPlane registers every workflow and the control-plane activities.
 func RegisterControlPlane(r Registry, a ControlPlane) {
 	for name, wf := range map[string]any{
-		"TenantOnboarding":  workflows.TenantOnboarding,
-		"TenantOffboarding": workflows.TenantOffboarding,
-		"DataIngestion":     workflows.DataIngestion,
-		"Training":          workflows.Training,
-		"ModelPromotion":    workflows.ModelPromotion,
-		"Retraining":        workflows.Retraining,
-		"GPUPool":           workflows.GPUPool,
-		"TenantKeyRotation": workflows.TenantKeyRotation,
+		workflows.TypeTenantOnboarding:  workflows.TenantOnboarding,
+		workflows.TypeTenantOffboarding: workflows.TenantOffboarding,
+		workflows.TypeDataIngestion:     workflows.DataIngestion,
+		workflows.TypeTraining:          workflows.Training,
+		workflows.TypeModelPromotion:    workflows.ModelPromotion,
+		workflows.TypeRetraining:        workflows.Retraining,
+		workflows.TypeGPUPool:           workflows.GPUPool,
+		workflows.TypeTenantKeyRotation: workflows.TenantKeyRotation,
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}

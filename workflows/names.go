@@ -5,7 +5,11 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +17,19 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Task queues (see DESIGN.md, "workers/").
+// Workflow types: the names the Temporal UI shows and clients start.
+const (
+	TypeTenantOnboarding  = "TenantOnboarding"
+	TypeTenantOffboarding = "TenantOffboarding"
+	TypeDataIngestion     = "DataIngestion"
+	TypeTraining          = "Training"
+	TypeModelPromotion    = "ModelPromotion"
+	TypeRetraining        = "Retraining"
+	TypeGPUPool           = "GPUPool"
+	TypeTenantKeyRotation = "TenantKeyRotation"
+)
+
+// Task queues; package workers says what runs on each.
 const (
 	// TaskQueueControlPlane runs every workflow and the control-plane activities.
 	TaskQueueControlPlane = "dure-control-plane"
@@ -109,6 +125,21 @@ func TenantOnboardingID(tenantID string) string { return "tenant-onboarding-" + 
 // DataIngestionID names the ingestion of one uploaded object.
 func DataIngestionID(tenantID, objectKey string) string {
 	return "data-ingestion-" + tenantID + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(objectKey)
+}
+
+// TrainingID names a training by its intent: the datasets (in any order),
+// the split and the seed. A client that starts it again, after its own
+// restart, attaches to the run in progress or finds the finished one, so one
+// intent never trains twice. A training on every approved dataset names
+// "the data approved so far": one such run at a time.
+func TrainingID(in TrainingInput) string {
+	if len(in.DatasetIDs) == 0 {
+		return "training-approved-data"
+	}
+	ids := slices.Sorted(slices.Values(in.DatasetIDs))
+	intent := strings.Join(ids, "\n") + "\n" + strconv.FormatFloat(in.HoldoutFraction, 'g', -1, 64) + "\n" + strconv.FormatInt(in.Seed, 10)
+	sum := sha256.Sum256([]byte(intent))
+	return "training-" + hex.EncodeToString(sum[:8])
 }
 
 // ModelPromotionID names the promotion of one model version.

@@ -57,7 +57,7 @@ func Retraining(ctx workflow.Context, in RetrainingInput) (RetrainingResult, err
 	info := workflow.GetInfo(ctx)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "training-" + info.WorkflowExecution.ID})
 	var trained TrainingResult
-	if err := workflow.ExecuteChildWorkflow(cctx, "Training", TrainingInput{}).Get(ctx, &trained); err != nil {
+	if err := workflow.ExecuteChildWorkflow(cctx, Training, TrainingInput{}).Get(ctx, &trained); err != nil {
 		return RetrainingResult{}, fmt.Errorf("training: %w", err)
 	}
 	res := RetrainingResult{NewDatasets: fresh, Version: trained.Version}
@@ -65,7 +65,7 @@ func Retraining(ctx workflow.Context, in RetrainingInput) (RetrainingResult, err
 		return res, nil
 	}
 	pctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ModelPromotionID(trained.Version)})
-	if err := workflow.ExecuteChildWorkflow(pctx, "ModelPromotion", ModelPromotionInput{Version: trained.Version}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteChildWorkflow(pctx, ModelPromotion, ModelPromotionInput{Version: trained.Version}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("promotion of v%d: %w", trained.Version, err)
 	}
 	res.Promoted = true

@@ -563,3 +563,15 @@ func TestTrainingYieldsItsGPUWhenPreemptedAndResumes(t *testing.T) {
 	assert.Len(t, *requested, 2, "after the preemption training queues again")
 	assert.Equal(t, 2, calls, "and runs again, resuming from its checkpoint")
 }
+
+// After a restart the demo trained a second model for the same datasets:
+// the training's ID names its intent, so starting it again finds the first.
+func TestTrainingIDNamesTheIntent(t *testing.T) {
+	ab := TrainingID(TrainingInput{DatasetIDs: []string{"suwon-1", "yongin-2"}})
+	assert.Equal(t, ab, TrainingID(TrainingInput{DatasetIDs: []string{"yongin-2", "suwon-1"}}), "the order of datasets is no other intent")
+	assert.NotEqual(t, ab, TrainingID(TrainingInput{DatasetIDs: []string{"suwon-1"}}))
+	assert.NotEqual(t, ab, TrainingID(TrainingInput{DatasetIDs: []string{"suwon-1", "yongin-2"}, Seed: 7}))
+	assert.NotEqual(t, ab, TrainingID(TrainingInput{DatasetIDs: []string{"suwon-1", "yongin-2"}, HoldoutFraction: 0.3}))
+	assert.Equal(t, ab, TrainingID(TrainingInput{DatasetIDs: []string{"suwon-1", "yongin-2"}, GPUHost: "gpu-2"}), "where it runs is not what it trains")
+	assert.Equal(t, "training-approved-data", TrainingID(TrainingInput{}))
+}

@@ -67,9 +67,17 @@ func dialTemporal(ctx context.Context, cfg config.Config, stderr io.Writer) (cli
 // startAndWait starts a workflow on the control-plane queue (attaching to a
 // run of that id still in progress) and waits for its result.
 func startAndWait(ctx context.Context, tc client.Client, id, workflow string, in, out any) error {
+	return startReusing(ctx, tc, id, workflow, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, in, out)
+}
+
+// startReusing is startAndWait with the policy for an ID whose last run is
+// closed: ALLOW_DUPLICATE_FAILED_ONLY makes a finished run the answer, for a
+// workflow whose ID names its intent.
+func startReusing(ctx context.Context, tc client.Client, id, workflow string, reuse enumspb.WorkflowIdReusePolicy, in, out any) error {
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    reuse,
 	}, workflow, in)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", workflow, err)
@@ -104,7 +112,7 @@ func runOnboard(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer tc.Close()
 	var res workflows.TenantOnboardingResult
-	if err := startAndWait(ctx, tc, workflows.TenantOnboardingID(in.TenantID), "TenantOnboarding", in, &res); err != nil {
+	if err := startAndWait(ctx, tc, workflows.TenantOnboardingID(in.TenantID), workflows.TypeTenantOnboarding, in, &res); err != nil {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(res)
@@ -138,7 +146,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, "DataIngestion", in)
+	}, workflows.TypeDataIngestion, in)
 	if err != nil {
 		return fmt.Errorf("start DataIngestion: %w", err)
 	}
@@ -180,9 +188,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer tc.Close()
 	var res workflows.TrainingResult
-	id := "training-" + time.Now().UTC().Format("20060102-150405")
+	// Named datasets train once: asked again, the command answers the
+	// version they gave. Every approved dataset is "the data so far",
+	// trained anew once the last such run is over.
+	id, reuse := workflows.TrainingID(in), enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	if len(in.DatasetIDs) == 0 {
+		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
 	fmt.Fprintf(stderr, "training as workflow %s (progress in the Temporal UI)\n", id)
-	if err := startAndWait(ctx, tc, id, "Training", in, &res); err != nil {
+	if err := startReusing(ctx, tc, id, workflows.TypeTraining, reuse, in, &res); err != nil {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(res)
@@ -206,7 +220,7 @@ func runPromote(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer tc.Close()
 	var res workflows.ModelPromotionResult
-	if err := startAndWait(ctx, tc, workflows.ModelPromotionID(in.Version), "ModelPromotion", in, &res); err != nil {
+	if err := startAndWait(ctx, tc, workflows.ModelPromotionID(in.Version), workflows.TypeModelPromotion, in, &res); err != nil {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(res)

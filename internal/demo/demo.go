@@ -91,6 +91,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		}
 		sum.Tenants++
 	}
+	var datasets []string
 	for _, t := range PilotTenants {
 		res, err := r.ingest(ctx, t)
 		if err != nil {
@@ -98,11 +99,12 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		}
 		sum.RecordsRead += res.Screen.RecordsRead
 		sum.RecordsRejected += res.Screen.RecordsRejected
-		if res.Decision == workflows.DecisionApproved {
+		if res.Decision == workflows.DecisionApproved && res.Dataset != nil {
 			sum.RecordsApproved += res.Screen.RecordsAccepted
+			datasets = append(datasets, res.Dataset.DatasetID)
 		}
 	}
-	trained, err := r.train(ctx)
+	trained, err := r.train(ctx, datasets)
 	if err != nil {
 		return sum, err
 	}
@@ -116,7 +118,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 
 func (r *Runner) onboard(ctx context.Context, t Tenant) error {
 	var res workflows.TenantOnboardingResult
-	err := r.execute(ctx, workflows.TenantOnboardingID(t.ID), "TenantOnboarding",
+	err := r.execute(ctx, workflows.TenantOnboardingID(t.ID), workflows.TypeTenantOnboarding,
 		workflows.TenantOnboardingInput{TenantID: t.ID, DisplayName: t.DisplayName, VGPUQuota: t.VGPUQuota}, &res)
 	if err != nil {
 		return fmt.Errorf("onboard %s: %w", t.ID, err)
@@ -156,7 +158,7 @@ func (r *Runner) ingest(ctx context.Context, t Tenant) (workflows.DataIngestionR
 		return workflows.DataIngestionResult{}, err
 	}
 	id := workflows.DataIngestionID(t.ID, key)
-	run, err := r.Temporal.ExecuteWorkflow(ctx, startOptions(id), "DataIngestion", workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
+	run, err := r.Temporal.ExecuteWorkflow(ctx, startOptions(id), workflows.TypeDataIngestion, workflows.DataIngestionInput{TenantID: t.ID, ObjectKey: key})
 	if err != nil {
 		return workflows.DataIngestionResult{}, fmt.Errorf("start ingestion for %s: %w", t.ID, err)
 	}
@@ -220,10 +222,13 @@ func AwaitScreened(ctx context.Context, tc client.Client, id, runID string, inte
 	}
 }
 
-func (r *Runner) train(ctx context.Context) (workflows.TrainingResult, error) {
+// train trains on the demo's datasets, under the ID of that intent: a demo
+// started again after a crash attaches to the training in progress, or takes
+// the version it registered, and never trains a second model.
+func (r *Runner) train(ctx context.Context, datasets []string) (workflows.TrainingResult, error) {
 	var res workflows.TrainingResult
-	id := "training-" + time.Now().UTC().Format("20060102-150405")
-	if err := r.execute(ctx, id, "Training", workflows.TrainingInput{}, &res); err != nil {
+	in := workflows.TrainingInput{DatasetIDs: datasets}
+	if err := r.execute(ctx, workflows.TrainingID(in), workflows.TypeTraining, in, &res); err != nil {
 		return res, fmt.Errorf("training: %w", err)
 	}
 	r.Logger.Info("model registered", "version", res.Version, "holdout_macro_f1", res.Metrics.HoldoutMacroF1,
@@ -234,7 +239,7 @@ func (r *Runner) train(ctx context.Context) (workflows.TrainingResult, error) {
 func (r *Runner) promote(ctx context.Context, version int) error {
 	var res workflows.ModelPromotionResult
 	id := workflows.ModelPromotionID(version)
-	if err := r.execute(ctx, id, "ModelPromotion", workflows.ModelPromotionInput{Version: version}, &res); err != nil {
+	if err := r.execute(ctx, id, workflows.TypeModelPromotion, workflows.ModelPromotionInput{Version: version}, &res); err != nil {
 		return fmt.Errorf("promotion: %w", err)
 	}
 	r.Logger.Info("model promoted", "version", res.Version, "replicas", res.Replicas, "alias", res.Alias)
@@ -249,12 +254,14 @@ func (r *Runner) execute(ctx context.Context, id, workflow string, in, out any) 
 	return run.Get(ctx, out)
 }
 
-// startOptions attaches to a run that is still going (a demo interrupted and
-// started again) instead of failing on the duplicate id.
+// startOptions make a demo started again after an interruption pick up
+// where it was: a run still going is attached to, a finished one is the
+// answer, and only a failed one runs again.
 func startOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 	}
 }
 

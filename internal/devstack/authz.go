@@ -13,6 +13,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/roles"
 	"github.com/dure-platform/dure/internal/uiauth"
+	"github.com/dure-platform/dure/workflows"
 )
 
 // systemPrincipals may call anything: the server's own services, and `dure
@@ -22,15 +23,6 @@ var systemPrincipals = []string{PKIRoleServer, PKIRoleInternal, PKIRoleServices}
 // webUIWithoutLogin is who the Web UI acts as when it has no login of its
 // own (dure dev's default): an operator console for whoever reaches it.
 const webUIWithoutLogin = roles.Operator + ":" + roles.WebUI
-
-// Names the authorizer looks inside requests for.
-const (
-	signalApprove = "approve"
-	signalReject  = "reject"
-	updateDecide  = "decide"
-	// updateRegisterHost is the GPUPool's register_host.
-	updateRegisterHost = "register_host"
-)
 
 // webUIUser is the Web UI's user, from the access token the UI forwards.
 type webUIUser struct {
@@ -165,7 +157,7 @@ func (a roleAuthorizer) allowed(principal, apiName, method string, req any) bool
 	case slices.Contains(systemPrincipals, principal):
 		return true
 	case decides(req):
-		return role == roles.Operator || (role == roles.Gateway && isUpdate(req, updateDecide))
+		return role == roles.Operator || (role == roles.Gateway && isUpdate(req, workflows.UpdateDecide))
 	case role == roles.Operator:
 		return api.GetMethodMetadata(apiName).Access != api.AccessAdmin
 	case startsPlatformWorkflow(req):
@@ -179,9 +171,9 @@ func (a roleAuthorizer) allowed(principal, apiName, method string, req any) bool
 		return worker
 	case roles.GPUHost:
 		return worker || method == "QueryWorkflow" || method == "PollWorkflowExecutionUpdate" ||
-			(method == "UpdateWorkflowExecution" && isUpdate(req, updateRegisterHost))
+			(method == "UpdateWorkflowExecution" && isUpdate(req, workflows.UpdateGPURegisterHost))
 	case roles.Gateway:
-		return gatewayMethods[method] || (method == "StartWorkflowExecution" && startsType(req, "TenantKeyRotation"))
+		return gatewayMethods[method] || (method == "StartWorkflowExecution" && startsType(req, workflows.TypeTenantKeyRotation))
 	}
 	return false
 }
@@ -190,11 +182,11 @@ func (a roleAuthorizer) allowed(principal, apiName, method string, req any) bool
 func decides(req any) bool {
 	switch r := req.(type) {
 	case *workflowservice.SignalWorkflowExecutionRequest:
-		return r.GetSignalName() == signalApprove || r.GetSignalName() == signalReject
+		return r.GetSignalName() == workflows.SignalApprove || r.GetSignalName() == workflows.SignalReject
 	case *workflowservice.SignalWithStartWorkflowExecutionRequest:
-		return r.GetSignalName() == signalApprove || r.GetSignalName() == signalReject
+		return r.GetSignalName() == workflows.SignalApprove || r.GetSignalName() == workflows.SignalReject
 	case *workflowservice.UpdateWorkflowExecutionRequest:
-		return r.GetRequest().GetInput().GetName() == updateDecide
+		return r.GetRequest().GetInput().GetName() == workflows.UpdateDecide
 	}
 	return false
 }
@@ -217,7 +209,7 @@ func startsType(req any, workflowType string) bool {
 // startsPlatformWorkflow tells whether a call starts onboarding or
 // offboarding, which only platform principals (operators) may.
 func startsPlatformWorkflow(req any) bool {
-	return startsType(req, "TenantOnboarding") || startsType(req, "TenantOffboarding")
+	return startsType(req, workflows.TypeTenantOnboarding) || startsType(req, workflows.TypeTenantOffboarding)
 }
 
 // serverInfoMethods tell a client what the server and namespace are.

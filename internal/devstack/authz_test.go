@@ -16,6 +16,7 @@ import (
 
 	"github.com/dure-platform/dure/internal/roles"
 	"github.com/dure-platform/dure/internal/uiauth"
+	"github.com/dure-platform/dure/workflows"
 )
 
 func TestRoleAuthorizer(t *testing.T) {
@@ -44,11 +45,11 @@ func TestRoleAuthorizer(t *testing.T) {
 	}{
 		{"", health, true},
 		{"", poll, false},
-		{"someone-else", start("Training"), false},
+		{"someone-else", start(workflows.TypeTraining), false},
 		{PKIRoleServices, signal("approve"), true},
 		{PKIRoleInternal, admin, true},
 
-		{roles.Operator, start("TenantOnboarding"), true},
+		{roles.Operator, start(workflows.TypeTenantOnboarding), true},
 		{roles.Operator, signal("approve"), true},
 		{roles.Operator, update("decide"), true},
 		{roles.Operator, admin, false},
@@ -58,27 +59,27 @@ func TestRoleAuthorizer(t *testing.T) {
 
 		{roles.Gateway, update("decide"), true},
 		{roles.Gateway, signal("approve"), false},
-		{roles.Gateway, start("TenantKeyRotation"), true},
-		{roles.Gateway, start("TenantOnboarding"), false},
-		{roles.Gateway, start("Training"), false},
+		{roles.Gateway, start(workflows.TypeTenantKeyRotation), true},
+		{roles.Gateway, start(workflows.TypeTenantOnboarding), false},
+		{roles.Gateway, start(workflows.TypeTraining), false},
 		{roles.Gateway, poll, false},
 
 		{roles.ControlPlane, poll, true},
-		{roles.ControlPlane, start("GPUPool"), true},
+		{roles.ControlPlane, start(workflows.TypeGPUPool), true},
 		{roles.ControlPlane, update("request"), true},
 		{roles.ControlPlane, update("decide"), false},
 		{roles.ControlPlane, signal("reject"), false},
-		{roles.ControlPlane, start("TenantOnboarding"), false},
+		{roles.ControlPlane, start(workflows.TypeTenantOnboarding), false},
 
 		{roles.QualityGate, poll, true},
-		{roles.QualityGate, start("DataIngestion"), false},
+		{roles.QualityGate, start(workflows.TypeDataIngestion), false},
 		{roles.QualityGate, signal("approve"), false},
 
 		{roles.GPUHost, poll, true},
 		{roles.GPUHost, update("register_host"), true},
 		{roles.GPUHost, update("set_quota"), false},
 		{roles.GPUHost, update("decide"), false},
-		{roles.GPUHost, start("Training"), false},
+		{roles.GPUHost, start(workflows.TypeTraining), false},
 	} {
 		res, err := a.Authorize(context.Background(), &authorization.Claims{Subject: tc.principal}, tc.target)
 		assert.NoError(t, err)
@@ -105,7 +106,7 @@ func TestRoleAuthorizer(t *testing.T) {
 		principal string
 	}{
 		{user(authorization.RoleWriter), signal("approve"), true, "operator:kim"},
-		{user(authorization.RoleWriter), start("TenantOnboarding"), true, "operator:kim"},
+		{user(authorization.RoleWriter), start(workflows.TypeTenantOnboarding), true, "operator:kim"},
 		{user(authorization.RoleReader), describe, true, "viewer:kim"},
 		{user(authorization.RoleReader), signal("approve"), false, ""},
 		{user(authorization.RoleWorker), describe, false, ""},

@@ -193,7 +193,7 @@ func (b *tenantAPIBackend) RotateS3Key(ctx context.Context, tenant string) (tena
 	run, err := b.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.TenantKeyRotationID(tenant), TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, "TenantKeyRotation", workflows.TenantKeyRotationInput{TenantID: tenant})
+	}, workflows.TypeTenantKeyRotation, workflows.TenantKeyRotationInput{TenantID: tenant})
 	if err != nil {
 		return tenantapi.S3Key{}, fmt.Errorf("start key rotation: %w", err)
 	}

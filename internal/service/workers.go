@@ -189,7 +189,7 @@ func ensureRetrainingSchedule(ctx context.Context, tc client.Client, cron string
 		ID:   workflows.RetrainingScheduleID,
 		Spec: spec,
 		Action: &client.ScheduleWorkflowAction{
-			ID: "retraining", Workflow: "Retraining", TaskQueue: workflows.TaskQueueControlPlane,
+			ID: "retraining", Workflow: workflows.TypeRetraining, TaskQueue: workflows.TaskQueueControlPlane,
 			Args: []any{workflows.RetrainingInput{}},
 		},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
@@ -224,7 +224,7 @@ func ensureGPUPool(ctx context.Context, b *Base, tc client.Client) error {
 	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.GPUPoolWorkflowID, TaskQueue: workflows.TaskQueueControlPlane,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, "GPUPool", workflows.GPUPoolInput{
+	}, workflows.TypeGPUPool, workflows.GPUPoolInput{
 		UnitsPerGPU: gpu.DefaultVGPUSlices, Profile: gpu.DefaultVGPUProfile, SlicesPerGPU: gpu.DefaultVGPUSlices,
 		HostTTLSeconds: int(b.Config.GPUHostTTL.Seconds()), Tenants: tenants,
 	})
