@@ -141,7 +141,7 @@ type IngestionState struct {
 	Deadline time.Time     `json:"deadline,omitzero"`
 }
 
-// DefaultApprovalTimeout applies when neither the input nor the worker sets one.
+// DefaultApprovalTimeout applies when the input sets no approval timeout.
 const DefaultApprovalTimeout = 72 * time.Hour
 
 // Stages of an ingestion, as the status query reports them.

@@ -18,7 +18,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Platform bucket names (see DESIGN.md, "Data and trust").
+// Platform bucket names; infra/ceph/README.md says which pool holds each on Ceph.
 const (
 	BucketStaging       = "staging"
 	BucketQuarantine    = "quarantine"
