@@ -18,8 +18,13 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/dure ./cmd/dure
 
+# workflowcheck finds calls in workflow code that replay could not repeat
+# (map order, time, randomness, goroutines), down to the packages it calls.
+WORKFLOWCHECK ?= go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
 vet:
 	$(GO) vet ./...
+	$(GO) run $(WORKFLOWCHECK) ./workflows/...
 
 test: vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...

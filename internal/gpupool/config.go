@@ -141,8 +141,10 @@ func validateConfig(c Config) error {
 	if c.UnitsPerGPU < 0 {
 		return fmt.Errorf("%w: negative units per GPU", ErrInvalidConfig)
 	}
-	for name, s := range c.Profiles {
-		if name == "" || s < 1 {
+	// In name order, so that the same configuration always fails alike.
+	//workflowcheck:ignore
+	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
+		if s := c.Profiles[name]; name == "" || s < 1 {
 			return fmt.Errorf("%w: profile %q needs a name and a positive slice count", ErrInvalidConfig, name)
 		}
 	}
@@ -168,6 +170,8 @@ func newTopology(hosts []HostConfig, units int, known map[string]int, bad error)
 		t.profiles = map[string]int{}
 	}
 	lcm := 1
+	// The least common multiple is the same in any order.
+	//workflowcheck:ignore
 	for _, s := range t.profiles {
 		lcm = lcm / gcd(lcm, s) * s
 	}
@@ -226,6 +230,7 @@ func newTopology(hosts []HostConfig, units int, known map[string]int, bad error)
 				return nil, fmt.Errorf("%w: %d units per GPU is not divisible by the %d slices of %q", bad, units, g.slices, g.id)
 			}
 		}
+		//workflowcheck:ignore sorted
 		for _, p := range slices.Sorted(maps.Keys(t.profiles)) {
 			if s := t.profiles[p]; units%s != 0 {
 				return nil, fmt.Errorf("%w: %d units per GPU is not divisible by the %d slices of profile %q", bad, units, s, p)
