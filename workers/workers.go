@@ -45,8 +45,15 @@ func ControlPlaneOptions(dc converter.DataConverter) worker.Options {
 	return worker.Options{Interceptors: []interceptor.WorkerInterceptor{workflows.DecisionSenders(dc)}}
 }
 
-// RegisterControlPlane registers every workflow and the control-plane activities.
-func RegisterControlPlane(r Registry, a ControlPlane) {
+// WorkflowRegistry is the part of a worker, or of a replayer, that
+// registers workflows.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows registers every workflow under its type name: on the
+// control-plane worker, and on the replayer that checks recorded histories.
+func RegisterWorkflows(r WorkflowRegistry) {
 	for name, wf := range map[string]any{
 		workflows.TypeTenantOnboarding:  workflows.TenantOnboarding,
 		workflows.TypeTenantOffboarding: workflows.TenantOffboarding,
@@ -59,6 +66,11 @@ func RegisterControlPlane(r Registry, a ControlPlane) {
 	} {
 		r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
+}
+
+// RegisterControlPlane registers every workflow and the control-plane activities.
+func RegisterControlPlane(r Registry, a ControlPlane) {
+	RegisterWorkflows(r)
 	register(r, map[string]any{
 		workflows.ActivityEnsureStorageIdentity: a.Storage.EnsureStorageIdentity,
 		workflows.ActivityDeleteStorageIdentity: a.Storage.DeleteStorageIdentity,
