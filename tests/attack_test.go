@@ -261,10 +261,7 @@ func TestAttackMultipartUploadCannotPassTheQuota(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const quota = 40 << 20
-	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-hanam", TaskQueue: workflows.TaskQueueControlPlane},
-		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "hanam", DisplayName: "하남시", StorageQuotaBytes: quota})
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
+	onboard(ctx, t, "test-onboard-hanam", workflows.TenantOnboardingInput{TenantID: "hanam", DisplayName: "하남시", StorageQuotaBytes: quota})
 	uploader, _, err := stack.Store.IssueToken(ctx, "hanam", tenancy.RoleTenantUploader)
 	require.NoError(t, err)
 
@@ -550,10 +547,7 @@ func TestAttackAbandonedMultipartUploadIsAbortedAndFreesTheQuota(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const quota = 10 << 20
-	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "test-onboard-guri", TaskQueue: workflows.TaskQueueControlPlane},
-		workflows.TypeTenantOnboarding, workflows.TenantOnboardingInput{TenantID: "guri", DisplayName: "구리시", StorageQuotaBytes: quota})
-	require.NoError(t, err)
-	require.NoError(t, run.Get(ctx, nil))
+	onboard(ctx, t, "test-onboard-guri", workflows.TenantOnboardingInput{TenantID: "guri", DisplayName: "구리시", StorageQuotaBytes: quota})
 	bucket := objstore.TenantBucket("guri")
 	c := s3Client(t, "guri")
 	core := minio.Core{Client: c}

@@ -227,6 +227,15 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 	assert.True(t, found, "the approval is in the audit log with the operator's token id")
 }
 
+// onboard runs a tenant's onboarding under id and waits for it.
+func onboard(ctx context.Context, t *testing.T, id string, in workflows.TenantOnboardingInput) {
+	t.Helper()
+	run, err := stack.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueControlPlane},
+		workflows.TypeTenantOnboarding, in)
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+}
+
 // uploadAndIngest puts body into the tenant's bucket with the tenant's own
 // key and starts its ingestion, refused only below a quality score of 1.
 func uploadAndIngest(ctx context.Context, t *testing.T, tenant, key, body, workflowID string) client.WorkflowRun {
