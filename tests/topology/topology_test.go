@@ -200,7 +200,13 @@ func TestProductionTopology(t *testing.T) {
 
 	// A GPU host dies mid-training: the pool notices, the training leases a
 	// GPU on the other host and resumes from the checkpoint in S3.
-	c.assertTrainingSurvivesItsHost(ctx, tc, train)
+	// The same training asked again is the same intent: it answers the
+	// version it registered and trains nothing. The run that loses its host
+	// is another intent (another seed).
+	var again workflows.TrainingResult
+	c.cliJSON(ctx, &again, train...)
+	assert.Equal(t, trained.Version, again.Version, "one intent trains once")
+	c.assertTrainingSurvivesItsHost(ctx, tc, append(train, "--seed", "7"))
 	phases.done("lose a GPU host mid-training")
 
 	// Every role did its whole part with its own certificate: the
