@@ -483,8 +483,7 @@ func TestAttackDecisionIsRecordedAsItsAuthenticatedSender(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	body := `{"id":"p-1","received_at":"2024-07-01","title":"가로등","body":"골목 가로등이 꺼져 있습니다.","department":"안전/환경"}` + "\n"
-	run := uploadAndIngest(ctx, t, "yongin", "uploads/principal-batch.jsonl", body, "test-principal-batch")
-	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
+	run := ingestAwaitingApproval(ctx, t, "yongin", "uploads/principal-batch.jsonl", body, "test-principal-batch")
 
 	require.NoError(t, operator.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.SignalApprove,
 		workflows.Decision{Approve: true, Operator: "mallory", Sender: "operator:boss", Reason: "looks fine"}))
@@ -523,8 +522,7 @@ func TestAttackDecisionFromANonOperatorIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	body := `{"id":"n-1","received_at":"2024-07-02","title":"도로 파손","body":"도로에 구멍이 나서 위험합니다.","department":"안전/환경"}` + "\n"
-	run := uploadAndIngest(ctx, t, "yongin", "uploads/non-operator-batch.jsonl", body, "test-non-operator-batch")
-	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
+	run := ingestAwaitingApproval(ctx, t, "yongin", "uploads/non-operator-batch.jsonl", body, "test-non-operator-batch")
 
 	h, err := stack.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: workflows.UpdateDecide, WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -583,8 +581,7 @@ func TestOperatorApprovesFromTheWebUI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	body := `{"id":"w-1","received_at":"2024-07-03","title":"쓰레기 수거","body":"골목 쓰레기가 수거되지 않았습니다.","department":"안전/환경"}` + "\n"
-	run := uploadAndIngest(ctx, t, "suwon", "uploads/web-ui-batch.jsonl", body, "test-web-ui-batch")
-	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
+	run := ingestAwaitingApproval(ctx, t, "suwon", "uploads/web-ui-batch.jsonl", body, "test-web-ui-batch")
 
 	// What the browser does: take the UI's CSRF cookie, encode the input
 	// through the codec endpoint (here the codec itself), send the signal.

@@ -67,13 +67,11 @@ func TestRecordHistories(t *testing.T) {
 
 	// Ingestions decided by a signal and by an update, as operators.
 	body := `{"id":"h-1","received_at":"2024-08-01","title":"가로수","body":"가로수 가지가 전선에 닿아 있습니다.","department":"안전/환경"}` + "\n"
-	bySignal := uploadAndIngest(ctx, t, "seongnam", "uploads/history-signal.jsonl", body, "record-ingestion-signal")
-	waitForStage(ctx, t, bySignal, workflows.StageAwaitingApproval)
+	bySignal := ingestAwaitingApproval(ctx, t, "seongnam", "uploads/history-signal.jsonl", body, "record-ingestion-signal")
 	require.NoError(t, operator.SignalWorkflow(ctx, bySignal.GetID(), "", workflows.SignalApprove, workflows.Decision{Reason: "recorded"}))
 	wait(bySignal)
 	runs["DataIngestion-signal"] = bySignal
-	byUpdate := uploadAndIngest(ctx, t, "seongnam", "uploads/history-update.jsonl", body, "record-ingestion-update")
-	waitForStage(ctx, t, byUpdate, workflows.StageAwaitingApproval)
+	byUpdate := ingestAwaitingApproval(ctx, t, "seongnam", "uploads/history-update.jsonl", body, "record-ingestion-update")
 	h, err := operator.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: byUpdate.GetID(), UpdateName: workflows.UpdateDecide,
 		Args: []any{workflows.Decision{Approve: false, Reason: "recorded"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err)

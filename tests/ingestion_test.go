@@ -197,8 +197,7 @@ func TestOperatorDecidesThroughGateway(t *testing.T) {
 		`{"id":"o-1","received_at":"2024-06-01","title":"공원 화장실","body":"공원 화장실이 밤에 잠겨 있어 불편합니다.","department":"안전/환경"}`,
 		`{"id":"o-2","received_at":"2024-06-02","title":"보건소 예약","body":"보건소 예방접종 예약이 어렵습니다.","department":"보건복지"}`,
 	}, "\n")
-	run := uploadAndIngest(ctx, t, "suwon", "uploads/operator-batch.jsonl", body, "test-operator-batch")
-	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
+	run := ingestAwaitingApproval(ctx, t, "suwon", "uploads/operator-batch.jsonl", body, "test-operator-batch")
 
 	operator, opTok, err := stack.Store.IssueToken(context.Background(), "", tenancy.RoleOperator)
 	require.NoError(t, err)
@@ -234,6 +233,15 @@ func onboard(ctx context.Context, t *testing.T, id string, in workflows.TenantOn
 		workflows.TypeTenantOnboarding, in)
 	require.NoError(t, err)
 	require.NoError(t, run.Get(ctx, nil))
+}
+
+// ingestAwaitingApproval is uploadAndIngest, waiting until the batch is
+// screened and awaits an operator's decision.
+func ingestAwaitingApproval(ctx context.Context, t *testing.T, tenant, key, body, workflowID string) client.WorkflowRun {
+	t.Helper()
+	run := uploadAndIngest(ctx, t, tenant, key, body, workflowID)
+	waitForStage(ctx, t, run, workflows.StageAwaitingApproval)
+	return run
 }
 
 // uploadAndIngest puts body into the tenant's bucket with the tenant's own
