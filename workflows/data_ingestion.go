@@ -61,11 +61,14 @@ type ScreenResult struct {
 	RecordsAccepted  int            `json:"records_accepted"`
 	RecordsRejected  int            `json:"records_rejected"`
 	RejectedByReason map[string]int `json:"rejected_by_reason,omitempty"`
-	PIIMasked        map[string]int `json:"pii_masked,omitempty"`
-	StagedKey        string         `json:"staged_key"`
-	QuarantineKey    string         `json:"quarantine_key,omitempty"`
-	Encoding         string         `json:"encoding"`
-	Quality          QualityScore   `json:"quality"`
+	// DuplicatesOfApproved counts the rejected records (DUPLICATE or
+	// NEAR_DUPLICATE) that copy a record of the tenant's approved datasets.
+	DuplicatesOfApproved int            `json:"duplicates_of_approved,omitempty"`
+	PIIMasked            map[string]int `json:"pii_masked,omitempty"`
+	StagedKey            string         `json:"staged_key"`
+	QuarantineKey        string         `json:"quarantine_key,omitempty"`
+	Encoding             string         `json:"encoding"`
+	Quality              QualityScore   `json:"quality"`
 }
 
 // QualityScore is the batch score (0-100) and its parts (0-1); the formula is in

@@ -6,6 +6,7 @@ package quality
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +24,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/dure-platform/dure/internal/dedup"
 	"github.com/dure-platform/dure/internal/objstore"
 	"github.com/dure-platform/dure/internal/pii"
 	"github.com/dure-platform/dure/internal/validate"
@@ -43,9 +45,14 @@ type Activities struct {
 	// Now is the clock for manifests (tests fix it).
 	Now func() time.Time
 	// WorkDir holds a batch's staged and quarantined records while it is
-	// screened (personal data before masking among them): inside the data
-	// dir, never the shared temp dir. Empty uses the system's.
+	// screened (personal data before masking among them), its duplicate
+	// index, and a cache of the approved datasets' indexes: inside the
+	// data dir, never the shared temp dir. Empty uses the system's.
 	WorkDir string
+	// MemoryBudget bounds the duplicate index's memory per screening
+	// (fingerprints beyond it wait on disk in WorkDir); zero is
+	// dedup.DefaultMemoryBudget.
+	MemoryBudget int64
 }
 
 // CleanWorkDir removes what screenings that died left in dir, and makes dir
@@ -54,12 +61,16 @@ func CleanWorkDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	leftovers, err := filepath.Glob(filepath.Join(dir, "dure-*.jsonl"))
-	if err != nil {
-		return err
+	var leftovers []string
+	for _, pattern := range []string{"dure-*.jsonl", "dure-dedup-*", filepath.Join("dedup-index", "*", "*.part*")} {
+		found, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return err
+		}
+		leftovers = append(leftovers, found...)
 	}
 	for _, f := range leftovers {
-		if err := os.Remove(f); err != nil {
+		if err := os.RemoveAll(f); err != nil {
 			return err
 		}
 	}
@@ -73,9 +84,20 @@ type PolicySource interface {
 
 // Progress is the heartbeat detail the UI shows while a batch is screened.
 type Progress struct {
-	RecordsDone     int `json:"records_done"`
-	RecordsRejected int `json:"records_rejected"`
+	Stage           string `json:"stage"`
+	RecordsDone     int    `json:"records_done"`
+	RecordsRejected int    `json:"records_rejected"`
+	// PartitionsDone of Partitions tell how far the duplicate search is.
+	PartitionsDone int `json:"partitions_done,omitempty"`
+	Partitions     int `json:"partitions,omitempty"`
 }
+
+// The stages of a screening, in order.
+const (
+	StageReading    = "reading"    // validating and masking each record
+	StageDuplicates = "duplicates" // finding copies within the batch and of approved records
+	StageKeeping    = "keeping"    // staging the records that copy nothing
+)
 
 // quarantined is one rejected record, kept for the tenant to fix and resubmit,
 // its personal data masked.
@@ -89,7 +111,9 @@ type quarantined struct {
 
 const heartbeatEvery = 200
 
-// ScreenUpload validates and masks one upload, streaming it with bounded memory.
+// ScreenUpload validates and masks one upload, streaming it with bounded
+// memory, and leaves out the records that copy another of the batch or
+// one the tenant already approved.
 func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUploadInput) (workflows.ScreenResult, error) {
 	bucket := objstore.TenantBucket(in.TenantID)
 	obj, err := a.S3.GetObject(ctx, bucket, in.ObjectKey, minio.GetObjectOptions{})
@@ -97,40 +121,61 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 		return workflows.ScreenResult{}, fmt.Errorf("open s3://%s/%s: %w", bucket, in.ObjectKey, err)
 	}
 	defer obj.Close()
-	if _, err := obj.Stat(); err != nil {
+	info, err := obj.Stat()
+	if err != nil {
 		if objstore.IsNotFound(err) || objstore.IsAccessDenied(err) {
 			return workflows.ScreenResult{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("upload s3://%s/%s cannot be read: %v", bucket, in.ObjectKey, err), "UploadUnreadable", err)
 		}
 		return workflows.ScreenResult{}, fmt.Errorf("stat upload: %w", err)
 	}
-
-	staged, err := os.CreateTemp(a.WorkDir, "dure-staged-*.jsonl")
-	if err != nil {
-		return workflows.ScreenResult{}, err
-	}
-	defer removeTemp(staged)
-	rejects, err := os.CreateTemp(a.WorkDir, "dure-quarantine-*.jsonl")
-	if err != nil {
-		return workflows.ScreenResult{}, err
-	}
-	defer removeTemp(rejects)
-
 	policy, err := a.Policies.PolicyFor(ctx, in.TenantID)
 	if err != nil {
 		return workflows.ScreenResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("masking policy of %s: %v", in.TenantID, err), "BadPolicy", err)
 	}
+	approved, err := a.openApproved(ctx, in.TenantID)
+	if err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	defer approved.Close()
+
+	var files [3]*os.File
+	for i, name := range []string{"dure-pending-*.jsonl", "dure-staged-*.jsonl", "dure-quarantine-*.jsonl"} {
+		if files[i], err = os.CreateTemp(a.WorkDir, name); err != nil {
+			return workflows.ScreenResult{}, err
+		}
+		defer removeTemp(files[i])
+	}
+	pending, staged, rejects := files[0], files[1], files[2]
 	res := workflows.ScreenResult{BatchID: in.BatchID, RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
+	sc, err := a.newScreening(ctx, policy, approved, info.Size, &res)
+	if err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	defer sc.dups.Close()
 	hash := sha256.New()
-	sc := screening{Activities: a, policy: policy}
-	if err := sc.screen(ctx, io.TeeReader(obj, hash), validate.FormatOf(in.ObjectKey), staged, rejects, &res); err != nil {
+	if err := sc.read(io.TeeReader(obj, hash), validate.FormatOf(in.ObjectKey), pending, rejects); err != nil {
 		return workflows.ScreenResult{}, err
 	}
 	res.SourceSHA256 = hex.EncodeToString(hash.Sum(nil))
+	if err := sc.keepUnique(pending, staged); err != nil {
+		return workflows.ScreenResult{}, err
+	}
 
 	prefix := path.Join(in.TenantID, in.BatchID)
 	res.StagedKey = prefix + "/records.jsonl"
 	if err := uploadFile(ctx, a.S3, objstore.BucketStaging, res.StagedKey, staged); err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	// The index of the kept records travels with them and, on approval,
+	// into the dataset. The pending file is spent: it holds the index now.
+	if err := pending.Truncate(0); err != nil {
+		return workflows.ScreenResult{}, err
+	}
+	if err := sc.dups.WriteSegment(pending); err != nil {
+		return workflows.ScreenResult{}, fmt.Errorf("duplicate index of the batch: %w", err)
+	}
+	if err := uploadFile(ctx, a.S3, objstore.BucketStaging, indexKeyOf(res.StagedKey), pending); err != nil {
 		return workflows.ScreenResult{}, err
 	}
 	if res.RecordsRejected > 0 {
@@ -140,18 +185,65 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 		}
 	}
 	activity.GetLogger(ctx).Info("upload screened", "tenant", in.TenantID, "read", res.RecordsRead,
-		"accepted", res.RecordsAccepted, "rejected", res.RecordsRejected, "encoding", res.Encoding, "score", res.Quality.Score)
+		"accepted", res.RecordsAccepted, "rejected", res.RecordsRejected, "duplicates_of_approved", res.DuplicatesOfApproved,
+		"approved_datasets", len(approved.segments), "encoding", res.Encoding, "score", res.Quality.Score)
 	return res, nil
 }
 
-// screening is one upload's pass, with the tenant's masking policy.
+// screening is one upload's pass, with the tenant's masking policy and the
+// batch's duplicate index.
 type screening struct {
 	*Activities
-	policy pii.Policy
+	ctx      context.Context
+	policy   pii.Policy
+	approved *approvedIndex
+	dups     *dedup.Batch
+	res      *workflows.ScreenResult
+	stats    validate.BatchStats
+	rejectW  *bufio.Writer
+	rejects  *json.Encoder
 }
 
-func (a screening) screen(ctx context.Context, src io.Reader, format validate.Format, staged, rejects io.Writer, res *workflows.ScreenResult) error {
-	maxRecord := a.MaxLineBytes
+// bytesPerRecordFloor is less than any record's JSON takes: it turns an
+// upload's size into an upper estimate of its records.
+const bytesPerRecordFloor = 64
+
+func (a *Activities) newScreening(ctx context.Context, policy pii.Policy, approved *approvedIndex, size int64, res *workflows.ScreenResult) (*screening, error) {
+	sc := &screening{Activities: a, ctx: ctx, policy: policy, approved: approved, res: res,
+		stats: validate.BatchStats{Labels: map[string]int{}}}
+	dups, err := dedup.NewBatch(dedup.Options{
+		Dir: a.WorkDir, MemoryBudget: a.MemoryBudget, ExpectedRecords: size/bytesPerRecordFloor + 1,
+		Progress: func(done, total int) {
+			activity.RecordHeartbeat(ctx, Progress{Stage: StageDuplicates, RecordsDone: res.RecordsRead,
+				RecordsRejected: res.RecordsRejected, PartitionsDone: done, Partitions: total})
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sc.dups = dups
+	return sc, nil
+}
+
+func (sc *screening) heartbeat(stage string) error {
+	activity.RecordHeartbeat(sc.ctx, Progress{Stage: stage, RecordsDone: sc.res.RecordsRead, RecordsRejected: sc.res.RecordsRejected})
+	return sc.ctx.Err()
+}
+
+func (sc *screening) reject(q quarantined) error {
+	sc.res.RecordsRejected++
+	sc.res.RejectedByReason[q.Reason]++
+	if q.Reason == string(validate.ReasonDuplicate) || q.Reason == string(validate.ReasonNearDuplicate) {
+		sc.stats.Duplicates++
+	}
+	return sc.rejects.Encode(q)
+}
+
+// read is the first pass: it validates and masks every record, quarantines
+// the invalid ones, and writes the others to pending with their
+// fingerprints added to the duplicate index.
+func (sc *screening) read(src io.Reader, format validate.Format, pending, rejects io.Writer) error {
+	maxRecord := sc.MaxLineBytes
 	if maxRecord <= 0 {
 		maxRecord = 1 << 20
 	}
@@ -159,18 +251,11 @@ func (a screening) screen(ctx context.Context, src io.Reader, format validate.Fo
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("upload cannot be read as %s: %v", format, err), "UploadUnreadable", err)
 	}
-	checker := validate.NewChecker(a.Rules)
-	stagedW, rejectW := bufio.NewWriter(staged), bufio.NewWriter(rejects)
-	stagedEnc, rejectEnc := json.NewEncoder(stagedW), json.NewEncoder(rejectW)
-	stats := validate.BatchStats{Labels: map[string]int{}}
-	reject := func(q quarantined) error {
-		res.RecordsRejected++
-		res.RejectedByReason[q.Reason]++
-		if q.Reason == string(validate.ReasonDuplicate) || q.Reason == string(validate.ReasonNearDuplicate) {
-			stats.Duplicates++
-		}
-		return rejectEnc.Encode(q)
-	}
+	checker := validate.NewChecker(sc.Rules)
+	pendingW := bufio.NewWriter(pending)
+	sc.rejectW = bufio.NewWriter(rejects)
+	sc.rejects = json.NewEncoder(sc.rejectW)
+	res := sc.res
 	for {
 		raw, line, err := reader.Next()
 		if errors.Is(err, io.EOF) {
@@ -180,60 +265,122 @@ func (a screening) screen(ctx context.Context, src io.Reader, format validate.Fo
 		switch {
 		case errors.As(err, &recErr):
 			res.RecordsRead++
-			err = reject(quarantined{Line: recErr.Line, Reason: string(recErr.Reason), Detail: recErr.Detail})
+			err = sc.reject(quarantined{Line: recErr.Line, Reason: string(recErr.Reason), Detail: recErr.Detail})
 		case err != nil:
 			return fmt.Errorf("read upload at record %d: %w", line, err)
 		default:
 			res.RecordsRead++
-			err = a.screenRecord(checker, raw, line, stagedEnc, reject, res, &stats)
+			err = sc.screenRecord(checker, raw, line, pendingW)
 		}
 		if err != nil {
 			return err
 		}
 		if res.RecordsRead%heartbeatEvery == 0 {
-			activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if err := sc.heartbeat(StageReading); err != nil {
+				return err
 			}
 		}
 	}
-	activity.RecordHeartbeat(ctx, Progress{RecordsDone: res.RecordsRead, RecordsRejected: res.RecordsRejected})
 	res.Encoding = string(reader.Encoding())
-	stats.Read, stats.Accepted = res.RecordsRead, res.RecordsAccepted
-	score := validate.ScoreBatch(stats, len(a.Rules.Departments))
-	res.Quality = workflows.QualityScore(score)
-	if err := stagedW.Flush(); err != nil {
+	if err := sc.heartbeat(StageReading); err != nil {
 		return err
 	}
-	return rejectW.Flush()
+	return pendingW.Flush()
 }
 
-func (a screening) screenRecord(checker *validate.Checker, raw []byte, line int, staged *json.Encoder,
-	reject func(quarantined) error, res *workflows.ScreenResult, stats *validate.BatchStats) error {
+func (sc *screening) screenRecord(checker *validate.Checker, raw []byte, line int, pending *bufio.Writer) error {
 	rec, rej := checker.Check(raw)
 	if rej != nil {
 		// Quarantine is a shared bucket: the record is kept for the tenant to
 		// fix, with its personal data masked as in an accepted one.
-		masked, _ := a.Detector.MaskText(string(raw), a.policy)
-		return reject(quarantined{Line: line, Reason: string(rej.Reason), Field: rej.Field, Detail: rej.Detail, Raw: masked})
+		masked, _ := sc.Detector.MaskText(string(raw), sc.policy)
+		return sc.reject(quarantined{Line: line, Reason: string(rej.Reason), Field: rej.Field, Detail: rej.Detail, Raw: masked})
 	}
-	res.RecordsAccepted++
-	stats.Labels[rec.Department]++
-	stats.TextRunes += utf8.RuneCountInString(rec.Title) + utf8.RuneCountInString(rec.Body)
-	var n int
-	rec.Title, n = a.mask(rec.Title, res.PIIMasked)
-	stats.PIISpans += n
-	rec.Body, n = a.mask(rec.Body, res.PIIMasked)
-	stats.PIISpans += n
-	return staged.Encode(rec)
+	meta := pendingMeta{Line: line, Department: rec.Department,
+		Runes: utf8.RuneCountInString(rec.Title) + utf8.RuneCountInString(rec.Body)}
+	rec.Title = sc.mask(rec.Title, &meta.PII)
+	rec.Body = sc.mask(rec.Body, &meta.PII)
+	// Copies are found on the masked text, the text that is kept: what
+	// the tenant's approved datasets hold.
+	if err := sc.dups.Add(rec.ID, line, dedup.Of(rec.Title, rec.Body)); err != nil {
+		return fmt.Errorf("duplicate index: %w", err)
+	}
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	r, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	pending.Write(m)
+	pending.WriteByte(pendingSep)
+	pending.Write(r)
+	return pending.WriteByte('\n')
 }
 
-func (a screening) mask(text string, counts map[string]int) (string, int) {
-	masked, spans := a.Detector.MaskText(text, a.policy)
-	for _, s := range spans {
-		counts[string(s.Type)]++
+// keepUnique is the second pass: once the index has found every record's
+// duplicates, it stages the records that copy nothing, quarantines the
+// others, and scores the batch.
+func (sc *screening) keepUnique(pending, staged *os.File) error {
+	if err := sc.dups.Resolve(sc.approved.segments); err != nil {
+		return fmt.Errorf("find duplicates: %w", err)
 	}
-	return masked, len(spans)
+	if _, err := pending.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	in := bufio.NewReaderSize(pending, 64<<10)
+	stagedW := bufio.NewWriter(staged)
+	res, stats := sc.res, &sc.stats
+	err := sc.dups.Verdicts(sc.approved.segments, func(ord int, v dedup.Verdict) error {
+		meta, rec, err := readPending(in)
+		if err != nil {
+			return fmt.Errorf("pending record %d: %w", ord, err)
+		}
+		if (ord+1)%heartbeatEvery == 0 {
+			if err := sc.heartbeat(StageKeeping); err != nil {
+				return err
+			}
+		}
+		if v.Duplicate() {
+			if v.OfApproved() {
+				res.DuplicatesOfApproved++
+			}
+			reason, field, detail := duplicateRejection(v)
+			return sc.reject(quarantined{Line: meta.Line, Reason: string(reason), Field: field, Detail: detail,
+				Raw: string(bytes.TrimSuffix(rec, []byte("\n")))})
+		}
+		res.RecordsAccepted++
+		stats.Labels[meta.Department]++
+		stats.TextRunes += meta.Runes
+		for t, n := range meta.PII {
+			res.PIIMasked[t] += n
+			stats.PIISpans += n
+		}
+		_, err = stagedW.Write(rec)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	stats.Read, stats.Accepted = res.RecordsRead, res.RecordsAccepted
+	res.Quality = workflows.QualityScore(validate.ScoreBatch(*stats, len(sc.Rules.Departments)))
+	if err := stagedW.Flush(); err != nil {
+		return err
+	}
+	return sc.rejectW.Flush()
+}
+
+// mask masks text and counts the spans by type into *counts.
+func (sc *screening) mask(text string, counts *map[string]int) string {
+	masked, spans := sc.Detector.MaskText(text, sc.policy)
+	for _, s := range spans {
+		if *counts == nil {
+			*counts = map[string]int{}
+		}
+		(*counts)[string(s.Type)]++
+	}
+	return masked
 }
 
 // Manifest describes a published dataset; it holds no record text.
@@ -276,6 +423,12 @@ func (a *Activities) PublishDataset(ctx context.Context, in workflows.PublishDat
 	contentHash, err := objstore.Copy(ctx, a.S3, objstore.BucketStaging, in.StagedKey, objstore.BucketAITraining, ds.DataKey)
 	if err != nil {
 		return workflows.Dataset{}, fmt.Errorf("publish staged batch: %w", err)
+	}
+	// A batch screened before batches carried an index has none; the next
+	// screening of the tenant builds it from the records.
+	_, err = objstore.Copy(ctx, a.S3, objstore.BucketStaging, indexKeyOf(in.StagedKey), objstore.BucketAITraining, indexKeyOf(ds.DataKey))
+	if err != nil && !objstore.IsNotFound(err) {
+		return workflows.Dataset{}, fmt.Errorf("publish the batch's duplicate index: %w", err)
 	}
 	now := time.Now
 	if a.Now != nil {

@@ -179,6 +179,10 @@ func (c *Config) Check(role Role) error {
 		if c.GPUHostTTL < 3*time.Second {
 			errs = append(errs, fmt.Errorf("gpu-host-ttl: %s is too short for hosts to renew in time (at least 3s)", c.GPUHostTTL))
 		}
+	case RoleQualityGate:
+		if c.GateMemoryBudgetMiB < 4 {
+			errs = append(errs, fmt.Errorf("gate-memory-budget-mib: %d is below the 4 MiB a screening needs", c.GateMemoryBudgetMiB))
+		}
 	case RoleGPUHost:
 		need(c.GPUHost != "", "gpu-host", "the host's name in the GPU pool and its task queue")
 		if c.TrainerOptionsFile != "" {

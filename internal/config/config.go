@@ -113,6 +113,9 @@ type Config struct {
 	// over the defaults); CheckpointEveryEpochs its checkpoint cadence.
 	TrainerOptionsFile    string
 	CheckpointEveryEpochs int
+	// GateMemoryBudgetMiB bounds the memory of one screening's duplicate
+	// index on a quality gate; the rest waits on disk.
+	GateMemoryBudgetMiB int
 	// GPUHostTTL is how long the GPU pool waits for a host's renewal before
 	// it declares the host lost (its leases end, its GPUs drain).
 	GPUHostTTL time.Duration
@@ -204,6 +207,7 @@ func Default() Config {
 		OpsPort:                    9090,
 		GPUInventory:               "auto",
 		GPUHostTTL:                 time.Minute,
+		GateMemoryBudgetMiB:        64,
 		MultipartMaxAge:            24 * time.Hour,
 		SampleDataDir:              "data/complaints",
 		RetrainCron:                "0 3 * * 1", // Mondays 03:00
@@ -294,6 +298,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	str(&c.GPUInventory, "gpu-inventory", "GPU host agent: nvml, libvirt (the hypervisor's node devices, passthrough GPUs included), simulated or auto (NVML when a driver answers)")
 	str(&c.TrainerOptionsFile, "trainer-options-file", "GPU host agent: JSON file of training hyperparameters over the defaults (see dure eval --options)")
 	num(&c.CheckpointEveryEpochs, "checkpoint-every-epochs", "GPU host agent: checkpoint every N epochs (0: the trainer's default)")
+	num(&c.GateMemoryBudgetMiB, "gate-memory-budget-mib", "quality gate: MiB one screening's duplicate index may hold in memory; the rest spills to its work dir")
 	fs.DurationVar(&c.MultipartMaxAge, "multipart-max-age", c.MultipartMaxAge, "control plane: how long a tenant's multipart upload may stay incomplete before it is aborted and its parts freed")
 	fs.DurationVar(&c.GPUHostTTL, "gpu-host-ttl", c.GPUHostTTL, "control plane: how long a GPU host may go unrenewed before the pool drains it (set when the pool is first created)")
 	str(&c.LibvirtURI, "libvirt-uri", "libvirt URI for tenant networks and data VMs, e.g. qemu:///system (empty: none)")

@@ -31,20 +31,33 @@ type Options struct {
 	// fits the budget. More records than expected still work, in larger
 	// partitions.
 	ExpectedRecords int64
+	// Progress, when set, is called after each partition that Resolve
+	// finishes, with the partitions done and the total, so that long
+	// work can heartbeat.
+	Progress func(done, total int)
 }
 
 // Kind says whether and how a record duplicates another.
 type Kind uint8
 
 const (
-	Unique            Kind = iota
-	SameID                 // its id was used by an earlier record of the batch
-	Exact                  // same normalised title and body as an earlier record of the batch
-	Near                   // about 90% the same as an earlier record of the batch
-	ExactOfApproved        // same normalised title and body as an approved record
-	NearOfApproved         // about 90% the same as an approved record
+	Unique          Kind = iota
+	SameID               // its id was used by an earlier record of the batch
+	Exact                // same normalised title and body as an earlier record of the batch
+	Near                 // about 90% the same as an earlier record of the batch
+	ExactOfApproved      // same normalised title and body as an approved record
+	NearOfApproved       // about 90% the same as an approved record
 	kindCount
 )
+
+var kindNames = [kindCount]string{"unique", "same id", "exact copy", "near copy", "exact copy of approved", "near copy of approved"}
+
+func (k Kind) String() string {
+	if k < kindCount {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
 
 // Verdict is one record's outcome. For a duplicate, Of names the record it
 // copies: an earlier record of this batch (OfLine set) or an approved one
@@ -117,6 +130,7 @@ type Batch struct {
 	dup      []uint64 // bit per ordinal: a duplicate, set by Resolve
 	resolved bool
 	counts   [kindCount]int
+	progress func(done, total int)
 }
 
 // NewBatch creates a batch's temporary files in a fresh folder under o.Dir.
@@ -133,14 +147,14 @@ func NewBatch(o Options) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duplicate index work dir: %w", err)
 	}
-	b := &Batch{dir: dir, partBits: partBits}
+	b := &Batch{dir: dir, partBits: partBits, progress: o.Progress}
 	fail := func(err error) (*Batch, error) {
 		b.Close()
 		return nil, err
 	}
 	for kind := range entryKinds {
 		for p := range 1 << partBits {
-			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%d-%03d", kind, p)))
+			f, err := createPrivate(filepath.Join(dir, fmt.Sprintf("part-%d-%03d", kind, p)))
 			if err != nil {
 				return fail(err)
 			}
@@ -156,7 +170,7 @@ func NewBatch(o Options) (*Batch, error) {
 			return fail(err)
 		}
 	}
-	if b.verdicts, err = os.Create(filepath.Join(dir, "verdicts")); err != nil {
+	if b.verdicts, err = createPrivate(filepath.Join(dir, "verdicts")); err != nil {
 		return fail(err)
 	}
 	return b, nil
@@ -310,6 +324,7 @@ func (b *Batch) Resolve(approved []*Segment) error {
 		{"exact copies", byText, func(p int, es []entry) error { return b.resolveExact(p, es, approved) }},
 		{"near copies", byBand, func(p int, es []entry) error { return b.resolveNear(p, es, approved) }},
 	}
+	done, total := 0, len(passes)<<b.partBits
 	for _, pass := range passes {
 		for p := range b.parts[pass.kind] {
 			es, err := b.readPartition(pass.kind, p)
@@ -318,6 +333,9 @@ func (b *Batch) Resolve(approved []*Segment) error {
 			}
 			if err := pass.run(p, es); err != nil {
 				return fmt.Errorf("duplicates (%s), partition %d: %w", pass.name, p, err)
+			}
+			if done++; b.progress != nil {
+				b.progress(done, total)
 			}
 		}
 	}
@@ -604,9 +622,15 @@ type spillFile struct {
 }
 
 func newSpillFile(name string) (*spillFile, error) {
-	f, err := os.Create(name)
+	f, err := createPrivate(name)
 	if err != nil {
 		return nil, err
 	}
 	return &spillFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+// createPrivate creates a file only its owner may read: fingerprints and
+// ids are the tenant's, like the records.
+func createPrivate(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 }

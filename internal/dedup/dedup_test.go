@@ -1,8 +1,6 @@
 package dedup
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dure-platform/dure/internal/synth"
 )
 
 // longBody is a complaint long enough (about 600 runes) that a few changed
@@ -209,9 +209,9 @@ func TestCorruptSegment(t *testing.T) {
 	data, err := os.ReadFile(seg.f.Name())
 	require.NoError(t, err)
 	for name, bad := range map[string][]byte{
-		"truncated": data[:len(data)-1],
+		"truncated":    data[:len(data)-1],
 		"not an index": append([]byte("NOTANIDX"), data[8:]...),
-		"empty":      nil,
+		"empty":        nil,
 	} {
 		path := filepath.Join(t.TempDir(), "bad.idx")
 		require.NoError(t, os.WriteFile(path, bad, 0o600))
@@ -242,23 +242,45 @@ func kinds(vs []Verdict) []Kind {
 // sampleRecs reads the sample complaints shipped in data/complaints.
 func sampleRecs(tb testing.TB) []rec {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("sample complaints not found in data/complaints (err %v): the checkout is incomplete", err)
-	}
 	var out []rec
-	for _, name := range files {
-		f, err := os.Open(name)
-		require.NoError(tb, err)
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 1<<20), 1<<24)
-		for sc.Scan() {
-			var r struct{ ID, Title, Body string }
-			require.NoError(tb, json.Unmarshal(sc.Bytes(), &r))
-			out = append(out, rec{r.ID, r.Title, r.Body})
-		}
-		require.NoError(tb, sc.Err())
-		f.Close()
+	for _, r := range synth.SampleRecords(tb) {
+		out = append(out, rec{r.ID, r.Title, r.Body})
 	}
 	return out
+}
+
+// TestSampleComplaints checks the duplicates among the shipped samples:
+// the same petitions filed with several tenants (exact copies), and a few
+// resubmissions that are near copies of an earlier complaint (checked by
+// hand: revised drafts "(수정안)", the same petition sent to two tenants with
+// another title, punctuation-only edits), 3 of them within one tenant's file.
+func TestSampleComplaints(t *testing.T) {
+	recs := synth.SampleRecords(t)
+	var all []rec
+	withinFile := map[Kind]int{}
+	byTenant := map[string][]rec{}
+	var tenants []string
+	for _, r := range recs {
+		tenant, _, _ := strings.Cut(r.ID, "-")
+		if byTenant[tenant] == nil {
+			tenants = append(tenants, tenant)
+		}
+		byTenant[tenant] = append(byTenant[tenant], rec{r.ID, r.Title, r.Body})
+		all = append(all, rec{r.ID, r.Title, r.Body})
+	}
+	for _, tenant := range tenants {
+		for _, v := range resolve(t, Options{}, nil, byTenant[tenant]...) {
+			withinFile[v.Kind]++
+		}
+	}
+	overall := map[Kind]int{}
+	for _, v := range resolve(t, Options{}, nil, all...) {
+		overall[v.Kind]++
+	}
+	t.Logf("%d sample records: within a tenant's file %v, over all files %v", len(recs), withinFile, overall)
+	assert.Equal(t, 2906, len(recs))
+	assert.Equal(t, map[Kind]int{Unique: len(recs) - 3, Near: 3}, withinFile)
+	assert.Equal(t, 8, overall[Near], "near duplicates overall")
+	assert.Zero(t, overall[SameID])
+	assert.Equal(t, len(recs), overall[Unique]+overall[Exact]+overall[Near])
 }

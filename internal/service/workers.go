@@ -245,7 +245,7 @@ func StartQualityGate(ctx context.Context, b *Base, tc client.Client) (*Worker, 
 	w := worker.New(tc, workflows.TaskQueueQualityGate, worker.Options{})
 	workers.RegisterQualityGate(w, &quality.Activities{
 		S3: gate, Detector: pii.NewDetector(), Rules: validate.DefaultRules(), Policies: tenantPolicies{store: b.Store},
-		WorkDir: work,
+		WorkDir: work, MemoryBudget: int64(b.Config.GateMemoryBudgetMiB) << 20,
 	})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start quality-gate worker: %w", err)

@@ -13,9 +13,25 @@ import (
 // depends only on the examples and seed, and both halves keep the input
 // order. holdout ≤ 0 puts everything in train, ≥ 1 everything in test.
 func StratifiedSplit(examples []Example, holdout float64, seed int64) (train, test []Example) {
+	return StratifiedGroupSplit(examples, nil, holdout, seed)
+}
+
+// StratifiedGroupSplit is StratifiedSplit over groups of examples that must
+// stay on one side: near copies of one complaint, which on both sides would
+// let the test set measure memory instead of generalisation. groups[i] is
+// the index of the first example of i's group (so groups[g] == g for that
+// first one), whose label stands for the group; nil makes every example its
+// own group, which is StratifiedSplit. The per-label minimums count groups.
+func StratifiedGroupSplit(examples []Example, groups []int, holdout float64, seed int64) (train, test []Example) {
+	root := func(i int) int { return i }
+	if groups != nil {
+		root = func(i int) int { return groups[i] }
+	}
 	byLabel := map[string][]int{}
 	for i, ex := range examples {
-		byLabel[ex.Label] = append(byLabel[ex.Label], i)
+		if root(i) == i {
+			byLabel[ex.Label] = append(byLabel[ex.Label], i)
+		}
 	}
 	labels := make([]string, 0, len(byLabel))
 	for l := range byLabel {
@@ -34,7 +50,7 @@ func StratifiedSplit(examples []Example, holdout float64, seed int64) (train, te
 		}
 	}
 	for i, ex := range examples {
-		if inTest[i] {
+		if inTest[root(i)] {
 			test = append(test, ex)
 		} else {
 			train = append(train, ex)

@@ -87,3 +87,34 @@ func TestStratifiedSplitSampleProportions(t *testing.T) {
 	assert.InDelta(t, 0.2, float64(len(test))/float64(len(all)), 0.01)
 	assert.False(t, math.IsNaN(float64(len(test))))
 }
+
+// TestStratifiedGroupSplitKeepsGroupsTogether: every group lands whole on
+// one side, and without groups the split is StratifiedSplit's.
+func TestStratifiedGroupSplitKeepsGroupsTogether(t *testing.T) {
+	all := labelledExamples(map[string]int{"a": 60, "b": 30, "c": 6})
+	groups := make([]int, len(all))
+	for i := range all {
+		groups[i] = i
+		// Every third example copies the one before it, of the same label.
+		if i%3 == 2 && all[i-1].Label == all[i].Label {
+			groups[i] = groups[i-1]
+		}
+	}
+	side := map[string]string{}
+	train, test := StratifiedGroupSplit(all, groups, 0.25, 7)
+	for name, half := range map[string][]Example{"train": train, "test": test} {
+		for _, e := range half {
+			side[e.Title] = name
+		}
+	}
+	require.Len(t, side, len(all))
+	for i, g := range groups {
+		assert.Equal(t, side[all[g].Title], side[all[i].Title], "%s and its original %s", all[i].Title, all[g].Title)
+	}
+	assert.NotEmpty(t, countLabels(test)["c"], "rare labels are still measured")
+
+	plainTrain, plainTest := StratifiedSplit(all, 0.25, 7)
+	noGroupsTrain, noGroupsTest := StratifiedGroupSplit(all, nil, 0.25, 7)
+	assert.Equal(t, plainTrain, noGroupsTrain)
+	assert.Equal(t, plainTest, noGroupsTest)
+}

@@ -33,19 +33,23 @@ type Spec struct {
 type Event struct {
 	// Event is one of loaded, resumed, epoch, checkpoint, cancelled,
 	// evaluated, saved; `dure train-job` ends with done.
-	Event   string  `json:"event"`
-	Records int     `json:"records,omitempty"`
-	Train   int     `json:"train,omitempty"`
-	Holdout int     `json:"holdout,omitempty"`
-	Epoch   int     `json:"epoch,omitempty"`
-	Epochs  int     `json:"epochs,omitempty"`
-	Loss    float64 `json:"loss,omitempty"`
-	MacroF1 float64 `json:"macro_f1,omitempty"`
-	Accur   float64 `json:"accuracy,omitempty"`
-	Dir     string  `json:"dir,omitempty"`
-	Path    string  `json:"path,omitempty"`
-	Bytes   int64   `json:"bytes,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	Event   string `json:"event"`
+	Records int    `json:"records,omitempty"`
+	// Copies counts the records left out as copies of another; NearCopies
+	// the near copies kept on their original's side of the split.
+	Copies     int     `json:"copies,omitempty"`
+	NearCopies int     `json:"near_copies,omitempty"`
+	Train      int     `json:"train,omitempty"`
+	Holdout    int     `json:"holdout,omitempty"`
+	Epoch      int     `json:"epoch,omitempty"`
+	Epochs     int     `json:"epochs,omitempty"`
+	Loss       float64 `json:"loss,omitempty"`
+	MacroF1    float64 `json:"macro_f1,omitempty"`
+	Accur      float64 `json:"accuracy,omitempty"`
+	Dir        string  `json:"dir,omitempty"`
+	Path       string  `json:"path,omitempty"`
+	Bytes      int64   `json:"bytes,omitempty"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // Result summarises a finished run.
@@ -54,6 +58,9 @@ type Result struct {
 	TrainRecords   int             `json:"train_records"`
 	HoldoutRecords int             `json:"holdout_records"`
 	Classes        int             `json:"classes"`
+	// Copies were left out; NearCopies kept beside their originals.
+	Copies     int `json:"copies,omitempty"`
+	NearCopies int `json:"near_copies,omitempty"`
 }
 
 // ReadFiles loads labelled complaints from JSONL files.
@@ -74,8 +81,9 @@ func ReadFiles(paths ...string) ([]textclf.Example, error) {
 	return all, nil
 }
 
-// Run splits off a stratified holdout, trains on the rest, evaluates, and writes
-// the model to spec.OutDir.
+// Run leaves out copied records, splits off a stratified holdout that no
+// near copy straddles, trains on the rest, evaluates, and writes the model
+// to spec.OutDir.
 func Run(ctx context.Context, examples []textclf.Example, spec Spec, emit func(Event)) (Result, error) {
 	if emit == nil {
 		emit = func(Event) {}
@@ -83,8 +91,12 @@ func Run(ctx context.Context, examples []textclf.Example, spec Spec, emit func(E
 	if spec.HoldoutFraction <= 0 || spec.HoldoutFraction >= 1 {
 		return Result{}, fmt.Errorf("holdout fraction %v must be in (0, 1)", spec.HoldoutFraction)
 	}
-	train, holdout := textclf.StratifiedSplit(examples, spec.HoldoutFraction, spec.Seed)
-	emit(Event{Event: "loaded", Records: len(examples), Train: len(train), Holdout: len(holdout)})
+	dups, err := groupCopies(examples)
+	if err != nil {
+		return Result{}, err
+	}
+	train, holdout := textclf.StratifiedGroupSplit(dups.kept, dups.groups, spec.HoldoutFraction, spec.Seed)
+	emit(Event{Event: "loaded", Records: len(examples), Copies: dups.exact, NearCopies: dups.near, Train: len(train), Holdout: len(holdout)})
 
 	opts := spec.Options
 	opts.Seed = spec.Seed
@@ -112,10 +124,12 @@ func Run(ctx context.Context, examples []textclf.Example, spec Spec, emit func(E
 	metrics := textclf.Evaluate(model, holdout)
 	emit(Event{Event: "evaluated", Holdout: metrics.N, MacroF1: metrics.MacroF1, Accur: metrics.Accuracy})
 
-	res := Result{Holdout: metrics, TrainRecords: len(train), HoldoutRecords: len(holdout), Classes: len(model.Labels())}
+	res := Result{Holdout: metrics, TrainRecords: len(train), HoldoutRecords: len(holdout), Classes: len(model.Labels()),
+		Copies: dups.exact, NearCopies: dups.near}
 	meta := map[string]any{
 		"holdout_fraction": spec.HoldoutFraction, "seed": spec.Seed, "options": opts,
 		"train_records": res.TrainRecords, "holdout_records": res.HoldoutRecords,
+		"copies_left_out": res.Copies, "near_copies": res.NearCopies,
 		"holdout_macro_f1": metrics.MacroF1, "holdout_accuracy": metrics.Accuracy,
 	}
 	if err := textclf.SaveDir(spec.OutDir, model, meta); err != nil {

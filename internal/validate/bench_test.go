@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/dure-platform/dure/internal/synth"
 )
 
-// BenchmarkCheck validates all sample lines as one batch per iteration.
+// BenchmarkCheck validates all sample lines per iteration.
 func BenchmarkCheck(b *testing.B) {
-	files := sampleFiles(b)
+	files := synth.SampleFiles(b)
 	var lines [][]byte
 	var size int64
 	for _, name := range files {

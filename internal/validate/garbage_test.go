@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dure-platform/dure/internal/synth"
 )
 
 func TestGarbage(t *testing.T) {
@@ -62,7 +64,7 @@ func TestGarbage(t *testing.T) {
 
 // TestGarbageSampleComplaints: no sample body may look like garbage.
 func TestGarbageSampleComplaints(t *testing.T) {
-	recs := sampleRecords(t)
+	recs := synth.SampleRecords(t)
 	for _, r := range recs {
 		if why := garbage(r.Body); why != "" {
 			t.Errorf("%s flagged as garbage: %s", r.ID, why)

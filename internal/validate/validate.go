@@ -8,13 +8,10 @@ package validate
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -43,8 +40,8 @@ const (
 	ReasonUnknownDepartment Reason = "UNKNOWN_DEPARTMENT" // department is not a configured label
 	ReasonTooShort          Reason = "TOO_SHORT"          // body shorter than Rules.MinBodyRunes
 	ReasonTooLong           Reason = "TOO_LONG"           // body, title or id over its limit
-	ReasonDuplicate         Reason = "DUPLICATE"          // id or normalised title+body already seen in this batch
-	ReasonNearDuplicate     Reason = "NEAR_DUPLICATE"     // title+body a near copy (≈90% similar) of an earlier record in this batch
+	ReasonDuplicate         Reason = "DUPLICATE"          // id or normalised title+body already in this batch or an approved dataset (internal/dedup)
+	ReasonNearDuplicate     Reason = "NEAR_DUPLICATE"     // title+body a near copy (≈90% similar) of an earlier or approved record (internal/dedup)
 	ReasonGarbage           Reason = "GARBAGE"            // body is not language: one repeated character, keyboard mash, symbols, encoded data
 )
 
@@ -101,35 +98,26 @@ const (
 	clockSkew = 24 * time.Hour
 )
 
-// Checker validates the lines of one batch. It remembers the ids, content
-// hashes and MinHash signatures of the records it has accepted so that it
-// can reject duplicates and near duplicates, so use one Checker per batch.
-// It is safe for concurrent use; which of two concurrent copies counts as
-// the earlier one is then up to the scheduler.
+// Checker validates one line at a time, each on its own: duplicates need
+// the whole batch and the tenant's approved records, which internal/dedup
+// holds on disk. It keeps no state between lines and is safe for
+// concurrent use.
 type Checker struct {
 	rules Rules
 	depts map[string]struct{}
 	now   func() time.Time
-
-	mu       sync.Mutex
-	ids      map[string]struct{}
-	contents map[[sha256.Size]byte]string // content hash → id that first had it
-	near     *nearIndex
 }
 
-// NewChecker returns a Checker for one batch under r.
+// NewChecker returns a Checker under r.
 func NewChecker(r Rules) *Checker {
 	depts := make(map[string]struct{}, len(r.Departments))
 	for _, d := range r.Departments {
 		depts[norm.NFC.String(strings.TrimSpace(d))] = struct{}{}
 	}
 	return &Checker{
-		rules:    r,
-		depts:    depts,
-		now:      time.Now,
-		ids:      make(map[string]struct{}),
-		contents: make(map[[sha256.Size]byte]string),
-		near:     newNearIndex(maxNearDupIndex),
+		rules: r,
+		depts: depts,
+		now:   time.Now,
 	}
 }
 
@@ -144,17 +132,13 @@ type wireRecord struct {
 
 // Check parses one JSON line and checks it. It returns the record, with
 // every field in Unicode NFC and surrounding white space trimmed, or a
-// zero Record and the reason for rejecting the line. Only accepted
-// records count for duplicate detection.
+// zero Record and the reason for rejecting the line.
 func (c *Checker) Check(line []byte) (Record, *Rejection) {
 	rec, rej := c.parse(line)
 	if rej != nil {
 		return Record{}, rej
 	}
 	if rej := c.checkFields(&rec); rej != nil {
-		return Record{}, rej
-	}
-	if rej := c.remember(&rec); rej != nil {
 		return Record{}, rej
 	}
 	return rec, nil
@@ -312,75 +296,4 @@ func quoteShort(v string) string {
 		}
 	}
 	return fmt.Sprintf("value (%d bytes)", len(v))
-}
-
-// remember records an accepted record's id and content, or rejects it as
-// a duplicate or near duplicate of an earlier one in the batch.
-func (c *Checker) remember(rec *Record) *Rejection {
-	// Hashing is the expensive part and needs no lock.
-	key := contentKey(rec.Title, rec.Body)
-	sig, checkNear := minHash(rec.Title, rec.Body)
-	var bands [nearDupBands]uint32
-	if checkNear {
-		bands = bandKeys(&sig)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, dup := c.ids[rec.ID]; dup {
-		return reject(ReasonDuplicate, "id", "id already used in this batch")
-	}
-	if first, dup := c.contents[key]; dup {
-		return reject(ReasonDuplicate, "body", "same title and body as record %q", first)
-	}
-	if checkNear {
-		if first, agree, dup := c.near.find(&sig, &bands); dup {
-			return reject(ReasonNearDuplicate, "body", "title and body nearly the same as record %q (estimated similarity %d%%)",
-				first, agree*100/sigSize)
-		}
-		c.near.add(rec.ID, &sig, &bands)
-	}
-	c.ids[rec.ID] = struct{}{}
-	c.contents[key] = rec.ID
-	return nil
-}
-
-// contentKey hashes title and body after NFC (already applied), removal
-// of invisible characters and collapsing of white space, so that copies
-// that differ only in spacing or line breaks count as the same complaint.
-func contentKey(title, body string) [sha256.Size]byte {
-	h := sha256.New()
-	writeNormalized(h, title)
-	// 0xFF never occurs in UTF-8, so title and body cannot run together.
-	h.Write([]byte{0xFF})
-	writeNormalized(h, body)
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
-	return key
-}
-
-func writeNormalized(h hash.Hash, s string) {
-	var buf [1024]byte
-	n := 0
-	started, pendingSpace := false, false
-	for _, r := range s {
-		switch {
-		case isInvisible(r):
-			continue
-		case unicode.IsSpace(r):
-			pendingSpace = started
-			continue
-		}
-		started = true
-		if len(buf)-n < utf8.UTFMax+1 {
-			h.Write(buf[:n])
-			n = 0
-		}
-		if pendingSpace {
-			buf[n] = ' '
-			n++
-			pendingSpace = false
-		}
-		n += utf8.EncodeRune(buf[n:], r)
-	}
-	h.Write(buf[:n])
 }
