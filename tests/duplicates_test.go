@@ -60,11 +60,11 @@ func csvExport(t *testing.T, recs [][5]string) string {
 func TestReuploadOfApprovedRecordsIsLeftOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	onboard(ctx, t, "test-onboard-osan", workflows.TenantOnboardingInput{TenantID: "osan", DisplayName: "오산시"})
+	onboard(ctx, t, "test-onboard-pyeongtaek", workflows.TenantOnboardingInput{TenantID: "pyeongtaek", DisplayName: "평택시"})
 	gate, err := stack.S3Client(stack.QualityGate)
 	require.NoError(t, err)
 
-	first := ingestAwaitingApproval(ctx, t, "osan", "uploads/first.jsonl", jsonLines(t, reuploadRecords), "test-reupload-first")
+	first := ingestAwaitingApproval(ctx, t, "pyeongtaek", "uploads/first.jsonl", jsonLines(t, reuploadRecords), "test-reupload-first")
 	approved := decide(ctx, t, first, true)
 	require.NotNil(t, approved.Dataset)
 	assert.Equal(t, len(reuploadRecords), approved.Dataset.Records)
@@ -74,7 +74,7 @@ func TestReuploadOfApprovedRecordsIsLeftOut(t *testing.T) {
 	require.NoError(t, err, "the dataset's duplicate index is published beside its records")
 
 	// The same bytes and one blank line: another upload hash, the same records.
-	again := uploadAndIngest(ctx, t, "osan", "uploads/again.jsonl", jsonLines(t, reuploadRecords)+"\n", "test-reupload-blank-line")
+	again := uploadAndIngest(ctx, t, "pyeongtaek", "uploads/again.jsonl", jsonLines(t, reuploadRecords)+"\n", "test-reupload-blank-line")
 	var res workflows.DataIngestionResult
 	require.NoError(t, again.Get(ctx, &res))
 	assert.Equal(t, workflows.DecisionRejected, res.Decision, "nothing is left to approve")
@@ -89,13 +89,13 @@ func TestReuploadOfApprovedRecordsIsLeftOut(t *testing.T) {
 	// published before datasets carried one): the gate builds it again from
 	// the records. One record edited slightly, one new, one twice.
 	require.NoError(t, gate.RemoveObject(ctx, objstore.BucketAITraining, indexKey, minio.RemoveObjectOptions{}))
-	require.NoError(t, os.RemoveAll(filepath.Join(stack.Config.DataDir, "work", "quality-gate", "dedup-index", "osan")))
+	require.NoError(t, os.RemoveAll(filepath.Join(stack.Config.DataDir, "work", "quality-gate", "dedup-index", "pyeongtaek")))
 	edited := reuploadRecords[1]
 	edited[0], edited[3] = "r-2b", strings.Replace(edited[3], ".", "!", 1)
 	fresh := [5]string{"r-5", "2024-08-05", "도서관 주차장", "시립 도서관 주차장이 좁아서 주말에는 주차할 곳을 찾느라 삼십 분씩 돌아다닙니다. 인근 공터를 임시 주차장으로 써 주세요.", "교통/건축/국토"}
 	export := append([][5]string{fresh, reuploadRecords[0], edited, reuploadRecords[2], reuploadRecords[3]}, fresh)
 	export[len(export)-1][0] = "r-6"
-	run := ingestAwaitingApproval(ctx, t, "osan", "uploads/export.csv", csvExport(t, export), "test-reupload-csv")
+	run := ingestAwaitingApproval(ctx, t, "pyeongtaek", "uploads/export.csv", csvExport(t, export), "test-reupload-csv")
 	screen := waitForScreened(ctx, t, run).Screen
 	require.NotNil(t, screen)
 	assert.Equal(t, 1, screen.RecordsAccepted, "only the new record")

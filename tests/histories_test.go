@@ -71,6 +71,8 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, operator.SignalWorkflow(ctx, bySignal.GetID(), "", workflows.SignalApprove, workflows.Decision{Reason: "recorded"}))
 	wait(bySignal)
 	runs["DataIngestion-signal"] = bySignal
+	// Another complaint: the first one's approval makes a copy of it a duplicate.
+	body = `{"id":"h-2","received_at":"2024-08-02","title":"보도블록","body":"가로수 뿌리가 보도블록을 들어 올렸습니다.","department":"안전/환경"}` + "\n"
 	byUpdate := ingestAwaitingApproval(ctx, t, "seongnam", "uploads/history-update.jsonl", body, "record-ingestion-update")
 	h, err := operator.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: byUpdate.GetID(), UpdateName: workflows.UpdateDecide,
 		Args: []any{workflows.Decision{Approve: false, Reason: "recorded"}}, WaitForStage: client.WorkflowUpdateStageCompleted})

@@ -2,115 +2,198 @@ package quality
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dure-platform/dure/internal/pii"
+	"github.com/dure-platform/dure/internal/synth"
 	"github.com/dure-platform/dure/internal/validate"
+	"github.com/dure-platform/dure/workflows"
 )
 
-// repeatReader yields limit bytes of the sample complaints, over and over,
-// each copy of a line under a new id; it holds one line at a time. Copies
-// are duplicates to the Checker (rejected early), so the masking cost is
-// that of the first pass; internal/validate's BenchmarkStream1GB generates
-// unique records instead.
-type repeatReader struct {
-	lines       [][]byte
-	limit, done int64
-	n           int
-	pending     []byte
-	buf         []byte
+// memory tracks a run's peak heap (sampled) and peak RSS (the kernel's
+// VmHWM, reset at the start so that each run reports its own).
+type memory struct {
+	peakHeap uint64
+	ms       runtime.MemStats
 }
 
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.done >= r.limit {
-		return 0, io.EOF
+func startMemory(tb testing.TB) *memory {
+	runtime.GC()
+	// Writing 5 to clear_refs resets VmHWM to the current RSS.
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		tb.Logf("peak RSS is the process's, not this run's: %v", err)
 	}
-	if len(r.pending) == 0 {
-		l := r.lines[r.n%len(r.lines)]
-		// Every sample line starts {"id": "<tenant>-NNNNN"; give it a new id.
-		i := bytes.IndexByte(l[8:], '"') + 8
-		b := append(r.buf[:0], `{"id": "r`...)
-		b = strconv.AppendInt(b, int64(r.n), 10)
-		b = append(b, '-')
-		b = append(b, l[i:]...)
-		b = append(b, '\n')
-		r.buf, r.pending = b, b
-		r.n++
-	}
-	n := copy(p, r.pending)
-	n = int(min(int64(n), r.limit-r.done))
-	r.pending = r.pending[n:]
-	r.done += int64(n)
-	return n, nil
+	return &memory{}
 }
 
-// BenchmarkScreen1GB streams 1 GB through the gate's pipeline (RecordReader,
-// Checker, PII masking, JSON encoding of the staged record) and reports
-// throughput, peak heap and peak RSS.
-func BenchmarkScreen1GB(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "data", "complaints", "*.jsonl"))
-	if len(files) == 0 {
-		b.Fatal("sample complaints not found in data/complaints: the checkout is incomplete")
+func (m *memory) sample() {
+	runtime.ReadMemStats(&m.ms)
+	m.peakHeap = max(m.peakHeap, m.ms.HeapInuse)
+}
+
+// run is one pass over a generated upload.
+type run struct {
+	records, accepted int
+	bytes             int64
+	elapsed           time.Duration
+	peakHeap, peakRSS uint64
+}
+
+func (r run) mbPerSecond() float64 { return float64(r.bytes) / 1e6 / r.elapsed.Seconds() }
+
+// withoutIndex is the pipeline as it would be with no duplicate search:
+// read, validate, mask and encode each record. It is the baseline that
+// screening is compared with.
+func withoutIndex(tb testing.TB, a *Activities, shape synth.Shape) run {
+	src := synth.NewUpload(tb, shape)
+	mem := startMemory(tb)
+	start := time.Now()
+	rr, err := validate.NewRecordReader(src, validate.FormatJSONL, 1<<20)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	var lines [][]byte
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			b.Fatal(err)
+	c := validate.NewChecker(a.Rules)
+	enc := json.NewEncoder(io.Discard)
+	var r run
+	for {
+		raw, _, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		for l := range bytes.Lines(data) {
-			lines = append(lines, bytes.TrimSpace(l))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r.records++
+		if rec, rej := c.Check(raw); rej == nil {
+			r.accepted++
+			rec.Title, _ = a.Detector.MaskText(rec.Title, pii.TagPolicy{})
+			rec.Body, _ = a.Detector.MaskText(rec.Body, pii.TagPolicy{})
+			if err := enc.Encode(rec); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if r.records%1000 == 0 {
+			mem.sample()
 		}
 	}
-	const size = 1 << 30
-	det := pii.NewDetector()
-	b.SetBytes(size)
-	var peakHeap uint64
-	for b.Loop() {
-		src := &repeatReader{lines: lines, limit: size}
-		rr, err := validate.NewRecordReader(src, validate.FormatJSONL, 1<<20)
+	r.elapsed, r.bytes = time.Since(start), src.Done
+	r.peakHeap, r.peakRSS = mem.peakHeap, vmHWM()
+	return r
+}
+
+// screenGenerated runs the gate's screening (both passes and the batch's
+// index) over a generated upload, with files in the work dir as
+// ScreenUpload has them; only S3 is left out.
+func screenGenerated(tb testing.TB, a *Activities, shape synth.Shape) run {
+	src := synth.NewUpload(tb, shape)
+	mem := startMemory(tb)
+	start := time.Now()
+	var files [3]*os.File
+	for i := range files {
+		f, err := os.CreateTemp(a.WorkDir, "dure-bench-*.jsonl")
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		c := validate.NewChecker(validate.DefaultRules())
-		enc := json.NewEncoder(io.Discard)
-		var ms runtime.MemStats
-		records, accepted := 0, 0
-		start := time.Now()
-		for {
-			raw, _, err := rr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			records++
-			if rec, rej := c.Check(raw); rej == nil {
-				accepted++
-				rec.Title, _ = det.MaskText(rec.Title, pii.TagPolicy{})
-				rec.Body, _ = det.MaskText(rec.Body, pii.TagPolicy{})
-				if err := enc.Encode(rec); err != nil {
-					b.Fatal(err)
+		defer removeTemp(f)
+		files[i] = f
+	}
+	pending, staged, rejects := files[0], files[1], files[2]
+	res := workflows.ScreenResult{RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
+	var records int
+	beat := func(p Progress) {
+		if p.RecordsDone-records >= 1000 || p.Stage != StageReading {
+			records = p.RecordsDone
+			mem.sample()
+		}
+	}
+	size := shape.Bytes
+	if size <= 0 {
+		size = int64(shape.Records) * 100
+	}
+	sc, err := a.newScreening(context.Background(), beat, pii.TagPolicy{}, &approvedIndex{}, size, &res)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sc.dups.Close()
+	if err := sc.read(src, validate.FormatJSONL, pending, rejects); err != nil {
+		tb.Fatal(err)
+	}
+	if err := sc.keepUnique(pending, staged); err != nil {
+		tb.Fatal(err)
+	}
+	if err := pending.Truncate(0); err != nil {
+		tb.Fatal(err)
+	}
+	if err := sc.dups.WriteSegment(pending); err != nil {
+		tb.Fatal(err)
+	}
+	mem.sample()
+	return run{records: res.RecordsRead, accepted: res.RecordsAccepted, bytes: src.Done, elapsed: time.Since(start),
+		peakHeap: mem.peakHeap, peakRSS: vmHWM()}
+}
+
+// BenchmarkScreen screens generated uploads of unique records, 1 GB of
+// sample-like ones and 5 million short ones, and reports throughput and
+// peak memory beside the same pipeline without the duplicate search, run
+// first in the same process: the ratios are what the index costs.
+func BenchmarkScreen(b *testing.B) {
+	rules := validate.DefaultRules()
+	for _, tt := range []struct {
+		name  string
+		shape synth.Shape
+	}{
+		{"1GB", synth.Shape{Bytes: 1 << 30, Departments: rules.Departments}},
+		{"5M-records", synth.Shape{Records: 5_000_000, Departments: rules.Departments, BodyWords: 6}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			a := &Activities{Detector: pii.NewDetector(), Rules: rules, WorkDir: b.TempDir()}
+			for b.Loop() {
+				base := withoutIndex(b, a, tt.shape)
+				got := screenGenerated(b, a, tt.shape)
+				if got.records != base.records {
+					b.Fatalf("the runs read %d and %d records", base.records, got.records)
 				}
+				b.Logf("%d records (%d MB), %d accepted: %.1f MB/s, peak heap %d MiB, peak RSS %d MiB; without the duplicate search %.1f MB/s, peak RSS %d MiB",
+					got.records, got.bytes/1e6, got.accepted, got.mbPerSecond(), got.peakHeap>>20, got.peakRSS>>20, base.mbPerSecond(), base.peakRSS>>20)
+				b.ReportMetric(got.mbPerSecond(), "MB/s")
+				b.ReportMetric(got.mbPerSecond()/base.mbPerSecond(), "throughput-ratio")
+				b.ReportMetric(float64(got.peakRSS)/(1<<20), "peak-RSS-MiB")
+				b.ReportMetric(float64(got.peakRSS)/float64(base.peakRSS), "RSS-ratio")
+				b.ReportMetric(float64(got.peakHeap)/(1<<20), "peak-heap-MiB")
 			}
-			if records%1000 == 0 {
-				runtime.ReadMemStats(&ms)
-				peakHeap = max(peakHeap, ms.HeapInuse)
-			}
-		}
-		b.Logf("%d records, %d accepted, %.0f MB/s", records, accepted, float64(src.done)/1e6/time.Since(start).Seconds())
+		})
 	}
-	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-	b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+}
+
+// TestScreenMemoryBounded checks that screening's memory does not grow
+// with the upload: four times the records cost little more heap, under a
+// small budget that makes the index spill.
+func TestScreenMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("screens 80 MiB")
+	}
+	rules := validate.DefaultRules()
+	a := &Activities{Detector: pii.NewDetector(), Rules: rules, WorkDir: t.TempDir(), MemoryBudget: 4 << 20}
+	small := screenGenerated(t, a, synth.Shape{Bytes: 16 << 20, Departments: rules.Departments, BodyWords: 6})
+	large := screenGenerated(t, a, synth.Shape{Bytes: 64 << 20, Departments: rules.Departments, BodyWords: 6})
+	for _, r := range []run{small, large} {
+		t.Logf("%d MiB: %d records (%d accepted), %.1f MB/s, peak heap %.1f MiB",
+			r.bytes>>20, r.records, r.accepted, r.mbPerSecond(), float64(r.peakHeap)/(1<<20))
+	}
+	if small.accepted < small.records*9/10 {
+		t.Errorf("generated records should mostly pass, %d of %d did", small.accepted, small.records)
+	}
+	if large.peakHeap > small.peakHeap+small.peakHeap/2+8<<20 {
+		t.Errorf("peak heap grew with the upload: %d MiB for 16 MiB, %d MiB for 64 MiB", small.peakHeap>>20, large.peakHeap>>20)
+	}
 }
 
 // vmHWM is the process's peak resident set size in bytes, from /proc.

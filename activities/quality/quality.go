@@ -148,7 +148,8 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 	}
 	pending, staged, rejects := files[0], files[1], files[2]
 	res := workflows.ScreenResult{BatchID: in.BatchID, RejectedByReason: map[string]int{}, PIIMasked: map[string]int{}}
-	sc, err := a.newScreening(ctx, policy, approved, info.Size, &res)
+	beat := func(p Progress) { activity.RecordHeartbeat(ctx, p) }
+	sc, err := a.newScreening(ctx, beat, policy, approved, info.Size, &res)
 	if err != nil {
 		return workflows.ScreenResult{}, err
 	}
@@ -195,6 +196,7 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 type screening struct {
 	*Activities
 	ctx      context.Context
+	beat     func(Progress)
 	policy   pii.Policy
 	approved *approvedIndex
 	dups     *dedup.Batch
@@ -208,13 +210,16 @@ type screening struct {
 // upload's size into an upper estimate of its records.
 const bytesPerRecordFloor = 64
 
-func (a *Activities) newScreening(ctx context.Context, policy pii.Policy, approved *approvedIndex, size int64, res *workflows.ScreenResult) (*screening, error) {
-	sc := &screening{Activities: a, ctx: ctx, policy: policy, approved: approved, res: res,
+// newScreening prepares the screening of an upload of size bytes, whose
+// progress goes to beat.
+func (a *Activities) newScreening(ctx context.Context, beat func(Progress), policy pii.Policy, approved *approvedIndex,
+	size int64, res *workflows.ScreenResult) (*screening, error) {
+	sc := &screening{Activities: a, ctx: ctx, beat: beat, policy: policy, approved: approved, res: res,
 		stats: validate.BatchStats{Labels: map[string]int{}}}
 	dups, err := dedup.NewBatch(dedup.Options{
 		Dir: a.WorkDir, MemoryBudget: a.MemoryBudget, ExpectedRecords: size/bytesPerRecordFloor + 1,
 		Progress: func(done, total int) {
-			activity.RecordHeartbeat(ctx, Progress{Stage: StageDuplicates, RecordsDone: res.RecordsRead,
+			beat(Progress{Stage: StageDuplicates, RecordsDone: res.RecordsRead,
 				RecordsRejected: res.RecordsRejected, PartitionsDone: done, Partitions: total})
 		},
 	})
@@ -226,7 +231,7 @@ func (a *Activities) newScreening(ctx context.Context, policy pii.Policy, approv
 }
 
 func (sc *screening) heartbeat(stage string) error {
-	activity.RecordHeartbeat(sc.ctx, Progress{Stage: stage, RecordsDone: sc.res.RecordsRead, RecordsRejected: sc.res.RecordsRejected})
+	sc.beat(Progress{Stage: stage, RecordsDone: sc.res.RecordsRead, RecordsRejected: sc.res.RecordsRejected})
 	return sc.ctx.Err()
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -78,36 +79,49 @@ func SampleRecords(tb testing.TB) []Record {
 	return recs
 }
 
-// Upload produces Limit bytes of JSON lines on the fly, never holding more
-// than one record. Each record's title and body are random words of the
-// sample complaints; by default as many as a sample record has, so records
-// are unique yet look like real uploads to every check.
+// Shape says how large an Upload is and what its records look like.
+type Shape struct {
+	// Bytes and Records bound the upload; it ends at the first reached
+	// (zero: unbounded). A byte bound may cut the last record short.
+	Bytes   int64
+	Records int
+	// Departments are given to the records in turn.
+	Departments []string
+	// BodyWords, when positive, fixes every body's length in words (short
+	// records); zero follows the samples.
+	BodyWords int
+}
+
+// Upload produces JSON lines on the fly, never holding more than one
+// record. Each record's title and body are random words of the sample
+// complaints, so records are unique yet look like real uploads to every
+// check.
 type Upload struct {
 	// Records counts the records begun so far.
 	Records int
 	// Done counts the bytes read so far.
 	Done int64
 
-	limit     int64
+	shape     Shape
 	words     []string
 	lengths   [][2]int // title and body word counts
-	depts     []string
 	rng       *rand.Rand
 	buf, left []byte
 }
 
-// NewUpload returns an Upload of limit bytes whose records carry the
-// departments in turn. bodyWords, when positive, fixes every body's length
-// in words (short records); zero follows the samples.
-func NewUpload(tb testing.TB, limit int64, depts []string, bodyWords int) *Upload {
+// NewUpload returns an Upload of the given shape.
+func NewUpload(tb testing.TB, shape Shape) *Upload {
 	tb.Helper()
-	u := &Upload{limit: limit, rng: rand.New(rand.NewPCG(1, 2)), depts: depts}
+	if len(shape.Departments) == 0 {
+		tb.Fatal("synth: an upload needs departments")
+	}
+	u := &Upload{shape: shape, rng: rand.New(rand.NewPCG(1, 2))}
 	seen := map[string]bool{}
 	for _, r := range SampleRecords(tb) {
 		tw, bw := strings.Fields(r.Title), strings.Fields(r.Body)
 		n := max(2, len(bw))
-		if bodyWords > 0 {
-			n = bodyWords
+		if shape.BodyWords > 0 {
+			n = shape.BodyWords
 		}
 		u.lengths = append(u.lengths, [2]int{max(1, len(tw)), n})
 		for _, w := range append(tw, bw...) {
@@ -132,7 +146,11 @@ func (u *Upload) appendWords(b []byte, n int) []byte {
 }
 
 func (u *Upload) Read(p []byte) (int, error) {
-	if u.Done >= u.limit {
+	limit := u.shape.Bytes
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	if u.Done >= limit || len(u.left) == 0 && u.shape.Records > 0 && u.Records >= u.shape.Records {
 		return 0, io.EOF
 	}
 	if len(u.left) == 0 {
@@ -144,13 +162,13 @@ func (u *Upload) Read(p []byte) (int, error) {
 		b = append(b, `,"body":`...)
 		b = u.appendWords(b, ln[1])
 		b = append(b, `,"department":`...)
-		b = strconv.AppendQuote(b, u.depts[u.Records%len(u.depts)])
+		b = strconv.AppendQuote(b, u.shape.Departments[u.Records%len(u.shape.Departments)])
 		b = append(b, "}\n"...)
 		u.buf, u.left = b, b
 		u.Records++
 	}
 	n := copy(p, u.left)
-	if rest := u.limit - u.Done; int64(n) > rest {
+	if rest := limit - u.Done; int64(n) > rest {
 		n = int(rest)
 	}
 	u.left = u.left[n:]
