@@ -84,8 +84,9 @@ const (
 	idEntrySize    = 8 + 4
 	bandEntrySize  = 4 + 4
 	// perRecordInMemory is what one record's entries take while its
-	// partition is resolved: the near pass holds its 16 band entries.
-	perRecordInMemory = bands * bandEntrySize
+	// partition is resolved: the near pass holds its 16 band entries,
+	// decoded (an entry is 20 bytes in memory).
+	perRecordInMemory = bands * (16 + 4)
 	verdictSize       = 10
 	maxPartitionBits  = 9
 	partitionBufBytes = 4 << 10

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -196,8 +197,8 @@ func TestNewBatchPartitions(t *testing.T) {
 	b, err := NewBatch(Options{Dir: t.TempDir(), MemoryBudget: 64 << 20, ExpectedRecords: 5_000_000})
 	require.NoError(t, err)
 	defer b.Close()
-	// 5 M records × 128 bytes of band entries / 64 MiB → 10 → 16 partitions.
-	assert.Len(t, b.parts[byBand], 16)
+	// 5 M records × 320 bytes of decoded band entries / 64 MiB → 23 → 32 partitions.
+	assert.Len(t, b.parts[byBand], 32)
 	small, err := NewBatch(Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	defer small.Close()
@@ -283,4 +284,9 @@ func TestSampleComplaints(t *testing.T) {
 	assert.Equal(t, 8, overall[Near], "near duplicates overall")
 	assert.Zero(t, overall[SameID])
 	assert.Equal(t, len(recs), overall[Unique]+overall[Exact]+overall[Near])
+}
+
+// TestEntrySize keeps the memory estimate honest about decoded entries.
+func TestEntrySize(t *testing.T) {
+	assert.EqualValues(t, perRecordInMemory, bands*unsafe.Sizeof(entry{}))
 }
