@@ -78,6 +78,7 @@ func TestReuploadOfApprovedRecordsIsLeftOut(t *testing.T) {
 	var res workflows.DataIngestionResult
 	require.NoError(t, again.Get(ctx, &res))
 	assert.Equal(t, workflows.DecisionRejected, res.Decision, "nothing is left to approve")
+	assert.Equal(t, "no record left to approve: 0 invalid, 4 copies (4 of approved records)", res.Reason)
 	assert.Nil(t, res.Dataset)
 	assert.Zero(t, res.Screen.RecordsAccepted)
 	assert.Equal(t, len(reuploadRecords), res.Screen.DuplicatesOfApproved)

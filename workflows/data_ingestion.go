@@ -71,6 +71,13 @@ type ScreenResult struct {
 	Quality              QualityScore   `json:"quality"`
 }
 
+// The rejection reasons of copies (internal/validate's codes, which
+// workflows may not import).
+const (
+	reasonDuplicate     = "DUPLICATE"
+	reasonNearDuplicate = "NEAR_DUPLICATE"
+)
+
 // QualityScore is the batch score (0-100) and its parts (0-1); the formula is in
 // internal/validate and docs/quality-gate.md.
 type QualityScore struct {
@@ -286,7 +293,9 @@ func (ing *ingestion) run(ctx workflow.Context) (DataIngestionResult, error) {
 	if screen.RecordsAccepted == 0 || screen.Quality.Score < threshold {
 		reason := fmt.Sprintf("quality score %.1f is below %.1f", screen.Quality.Score, threshold)
 		if screen.RecordsAccepted == 0 {
-			reason = "no valid records"
+			copies := screen.RejectedByReason[reasonDuplicate] + screen.RejectedByReason[reasonNearDuplicate]
+			reason = fmt.Sprintf("no record left to approve: %d invalid, %d copies (%d of approved records)",
+				screen.RecordsRejected-copies, copies, screen.DuplicatesOfApproved)
 		}
 		ing.state.Stage, ing.state.Decision = StageDone, DecisionRejected
 		if err := ing.audit(ctx, DecisionRejected, "", reason, screen.RecordsAccepted); err != nil {

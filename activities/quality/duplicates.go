@@ -2,7 +2,7 @@ package quality
 
 import (
 	"bufio"
-	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/activity"
@@ -173,41 +174,86 @@ func duplicateRejection(v dedup.Verdict) (reason validate.Reason, field, detail 
 // pendingMeta precedes each record in the pending file: what the result
 // and the score count once the record is known to be kept.
 type pendingMeta struct {
-	Line       int            `json:"l"`
-	Department string         `json:"d"`
-	Runes      int            `json:"n"`
-	PII        map[string]int `json:"p,omitempty"`
+	Line       int
+	Department string
+	Runes      int
+	PII        map[string]int
 }
 
-// pendingSep separates the metadata from the record on a pending line: a
-// raw tab never occurs in JSON output, which escapes control characters.
-const pendingSep = '\t'
+// pendingWriter writes records with their metadata, length-prefixed.
+type pendingWriter struct {
+	w   *bufio.Writer
+	buf []byte
+}
 
-// readPending splits one pending line.
-func readPending(r *bufio.Reader) (pendingMeta, []byte, error) {
-	l, err := r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		// Longer than the buffer: gather the rest.
-		full := append([]byte(nil), l...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			l, err = r.ReadSlice('\n')
-			full = append(full, l...)
-		}
-		l = full
+func (pw *pendingWriter) write(m pendingMeta, rec []byte) error {
+	b := binary.AppendUvarint(pw.buf[:0], uint64(m.Line))
+	b = binary.AppendUvarint(b, uint64(m.Runes))
+	b = appendString(b, m.Department)
+	b = binary.AppendUvarint(b, uint64(len(m.PII)))
+	for t, n := range m.PII {
+		b = appendString(b, t)
+		b = binary.AppendUvarint(b, uint64(n))
 	}
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return pendingMeta{}, nil, err
+	b = binary.AppendUvarint(b, uint64(len(rec)))
+	pw.buf = b
+	if _, err := pw.w.Write(b); err != nil {
+		return err
 	}
-	i := bytes.IndexByte(l, pendingSep)
-	if i < 0 {
-		return pendingMeta{}, nil, errors.New("pending record without metadata")
+	_, err := pw.w.Write(rec)
+	return err
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// pendingReader reads what pendingWriter wrote. The record it returns is
+// valid until the next read.
+type pendingReader struct {
+	r   *bufio.Reader
+	buf []byte
+	err error // the first error, after which every read returns zero
+}
+
+func (pr *pendingReader) num() int {
+	if pr.err != nil {
+		return 0
 	}
+	n, err := binary.ReadUvarint(pr.r)
+	pr.err = err
+	return int(n)
+}
+
+func (pr *pendingReader) bytes(n int) []byte {
+	if pr.err != nil {
+		return nil
+	}
+	pr.buf = slices.Grow(pr.buf[:0], n)[:n]
+	_, pr.err = io.ReadFull(pr.r, pr.buf)
+	return pr.buf
+}
+
+func (pr *pendingReader) read() (pendingMeta, []byte, error) {
 	var m pendingMeta
-	if err := json.Unmarshal(l[:i], &m); err != nil {
-		return pendingMeta{}, nil, fmt.Errorf("pending record metadata: %w", err)
+	if m.Line = pr.num(); errors.Is(pr.err, io.EOF) {
+		return pendingMeta{}, nil, io.EOF // no record left
 	}
-	return m, l[i+1:], nil
+	m.Runes = pr.num()
+	m.Department = string(pr.bytes(pr.num()))
+	for range pr.num() {
+		if m.PII == nil {
+			m.PII = map[string]int{}
+		}
+		t := string(pr.bytes(pr.num()))
+		m.PII[t] = pr.num()
+	}
+	rec := pr.bytes(pr.num())
+	if pr.err != nil {
+		if errors.Is(pr.err, io.EOF) {
+			pr.err = io.ErrUnexpectedEOF
+		}
+		return pendingMeta{}, nil, fmt.Errorf("pending record: %w", pr.err)
+	}
+	return m, rec, nil
 }

@@ -257,7 +257,7 @@ func (sc *screening) read(src io.Reader, format validate.Format, pending, reject
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("upload cannot be read as %s: %v", format, err), "UploadUnreadable", err)
 	}
 	checker := validate.NewChecker(sc.Rules)
-	pendingW := bufio.NewWriter(pending)
+	pendingW := &pendingWriter{w: bufio.NewWriterSize(pending, 64<<10)}
 	sc.rejectW = bufio.NewWriter(rejects)
 	sc.rejects = json.NewEncoder(sc.rejectW)
 	res := sc.res
@@ -290,10 +290,10 @@ func (sc *screening) read(src io.Reader, format validate.Format, pending, reject
 	if err := sc.heartbeat(StageReading); err != nil {
 		return err
 	}
-	return pendingW.Flush()
+	return pendingW.w.Flush()
 }
 
-func (sc *screening) screenRecord(checker *validate.Checker, raw []byte, line int, pending *bufio.Writer) error {
+func (sc *screening) screenRecord(checker *validate.Checker, raw []byte, line int, pending *pendingWriter) error {
 	rec, rej := checker.Check(raw)
 	if rej != nil {
 		// Quarantine is a shared bucket: the record is kept for the tenant to
@@ -310,18 +310,11 @@ func (sc *screening) screenRecord(checker *validate.Checker, raw []byte, line in
 	if err := sc.dups.Add(rec.ID, line, dedup.Of(rec.Title, rec.Body)); err != nil {
 		return fmt.Errorf("duplicate index: %w", err)
 	}
-	m, err := json.Marshal(meta)
-	if err != nil {
-		return err
-	}
 	r, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	pending.Write(m)
-	pending.WriteByte(pendingSep)
-	pending.Write(r)
-	return pending.WriteByte('\n')
+	return pending.write(meta, append(r, '\n'))
 }
 
 // keepUnique is the second pass: once the index has found every record's
@@ -334,11 +327,11 @@ func (sc *screening) keepUnique(pending, staged *os.File) error {
 	if _, err := pending.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	in := bufio.NewReaderSize(pending, 64<<10)
+	in := &pendingReader{r: bufio.NewReaderSize(pending, 64<<10)}
 	stagedW := bufio.NewWriter(staged)
 	res, stats := sc.res, &sc.stats
 	err := sc.dups.Verdicts(sc.approved.segments, func(ord int, v dedup.Verdict) error {
-		meta, rec, err := readPending(in)
+		meta, rec, err := in.read()
 		if err != nil {
 			return fmt.Errorf("pending record %d: %w", ord, err)
 		}

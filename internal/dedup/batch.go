@@ -85,8 +85,8 @@ const (
 	bandEntrySize  = 4 + 4
 	// perRecordInMemory is what one record's entries take while its
 	// partition is resolved: the near pass holds its 16 band entries,
-	// decoded (an entry is 20 bytes in memory).
-	perRecordInMemory = bands * (16 + 4)
+	// 8 bytes each decoded.
+	perRecordInMemory = bands * 8
 	verdictSize       = 10
 	maxPartitionBits  = 9
 	partitionBufBytes = 4 << 10
@@ -102,16 +102,25 @@ const (
 
 var entrySizes = [entryKinds]int{byID: idEntrySize, byText: exactEntrySize, byBand: bandEntrySize}
 
-// entry is a decoded partition entry: a key of up to 16 bytes (ids and
-// bands use the first 8 and 4) and the record's ordinal.
+// entry is a decoded id or text entry: a key of up to 16 bytes, read as
+// two big-endian halves so that entries sort by integer comparisons (ids
+// fill only hi), and the record's ordinal.
 type entry struct {
-	key [16]byte
-	ord uint32
+	hi, lo uint64
+	ord    uint32
 }
 
+func (e entry) sameKey(o entry) bool { return e.hi == o.hi && e.lo == o.lo }
+
 func compareEntries(x, y entry) int {
-	return cmp.Or(slices.Compare(x.key[:], y.key[:]), cmp.Compare(x.ord, y.ord))
+	return cmp.Or(cmp.Compare(x.hi, y.hi), cmp.Compare(x.lo, y.lo), cmp.Compare(x.ord, y.ord))
 }
+
+// A band entry is decoded into one integer, the band key above the
+// ordinal: band entries, 16 per record, are most of the index.
+func bandEntry(key, ord uint32) uint64 { return uint64(key)<<32 | uint64(ord) }
+func bandKey(e uint64) uint32          { return uint32(e >> 32) }
+func bandOrd(e uint64) uint32          { return uint32(e) }
 
 // Batch collects one upload's fingerprints on disk and resolves its
 // duplicates. Add every record in order, then call Resolve once; Verdicts
@@ -131,6 +140,10 @@ type Batch struct {
 	dup      []uint64 // bit per ordinal: a duplicate, set by Resolve
 	resolved bool
 	counts   [kindCount]int
+	// Decoded partitions, reused from one partition to the next so
+	// that resolving makes no garbage in proportion to the records.
+	entries  []entry
+	bandsBuf []uint64
 	progress func(done, total int)
 }
 
@@ -318,21 +331,16 @@ func (b *Batch) Resolve(approved []*Segment) error {
 	b.dup = make([]uint64, (int(b.n)+63)/64)
 	passes := []struct {
 		name string
-		kind int
-		run  func(p int, es []entry) error
+		run  func(p int) error
 	}{
-		{"ids", byID, b.resolveIDs},
-		{"exact copies", byText, func(p int, es []entry) error { return b.resolveExact(p, es, approved) }},
-		{"near copies", byBand, func(p int, es []entry) error { return b.resolveNear(p, es, approved) }},
+		{"ids", b.resolveIDs},
+		{"exact copies", func(p int) error { return b.resolveExact(p, approved) }},
+		{"near copies", func(p int) error { return b.resolveNear(p, approved) }},
 	}
 	done, total := 0, len(passes)<<b.partBits
 	for _, pass := range passes {
-		for p := range b.parts[pass.kind] {
-			es, err := b.readPartition(pass.kind, p)
-			if err != nil {
-				return fmt.Errorf("duplicates (%s), partition %d: %w", pass.name, p, err)
-			}
-			if err := pass.run(p, es); err != nil {
+		for p := range 1 << b.partBits {
+			if err := pass.run(p); err != nil {
 				return fmt.Errorf("duplicates (%s), partition %d: %w", pass.name, p, err)
 			}
 			if done++; b.progress != nil {
@@ -358,43 +366,71 @@ func (b *Batch) mark(ord uint32, k Kind, agree int, of, rec uint32) error {
 	return err
 }
 
-// readPartition decodes and sorts one partition's entries, leaving out
-// records already found to be duplicates.
+// readPartition decodes and sorts one partition of id or text entries,
+// leaving out records already found to be duplicates. The slice is reused
+// by the next call.
 func (b *Batch) readPartition(kind, p int) ([]entry, error) {
-	f := b.parts[kind][p]
 	size := entrySizes[kind]
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReaderSize(f, 64<<10)
-	es := make([]entry, 0, info.Size()/int64(size))
-	var buf [exactEntrySize]byte
-	for {
-		if _, err := io.ReadFull(r, buf[:size]); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		var e entry
-		copy(e.key[:size-4], buf[:size-4])
+	es := b.entries[:0]
+	var e entry
+	err := b.scan(kind, p, func(buf []byte) {
+		var key [16]byte
+		copy(key[:size-4], buf[:size-4])
+		e.hi, e.lo = binary.BigEndian.Uint64(key[:8]), binary.BigEndian.Uint64(key[8:])
 		e.ord = binary.LittleEndian.Uint32(buf[size-4 : size])
 		if !b.isDup(e.ord) {
 			es = append(es, e)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(es, compareEntries)
+	b.entries = es
 	return es, nil
+}
+
+// readBands is readPartition for band entries.
+func (b *Batch) readBands(p int) ([]uint64, error) {
+	es := b.bandsBuf[:0]
+	err := b.scan(byBand, p, func(buf []byte) {
+		ord := binary.LittleEndian.Uint32(buf[4:8])
+		if !b.isDup(ord) {
+			es = append(es, bandEntry(binary.BigEndian.Uint32(buf[:4]), ord))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(es)
+	b.bandsBuf = es
+	return es, nil
+}
+
+// scan calls fn with each raw entry of a partition file.
+func (b *Batch) scan(kind, p int, fn func(e []byte)) error {
+	f := b.parts[kind][p]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	size := entrySizes[kind]
+	r := bufio.NewReaderSize(f, 64<<10)
+	var buf [exactEntrySize]byte
+	for {
+		if _, err := io.ReadFull(r, buf[:size]); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fn(buf[:size])
+	}
 }
 
 // groups calls fn for each run of entries with the same key.
 func groups(es []entry, fn func(g []entry) error) error {
 	for i := 0; i < len(es); {
 		j := i + 1
-		for j < len(es) && es[j].key == es[i].key {
+		for j < len(es) && es[j].sameKey(es[i]) {
 			j++
 		}
 		if err := fn(es[i:j]); err != nil {
@@ -406,7 +442,11 @@ func groups(es []entry, fn func(g []entry) error) error {
 }
 
 // resolveIDs marks every record whose id an earlier record used (1).
-func (b *Batch) resolveIDs(_ int, es []entry) error {
+func (b *Batch) resolveIDs(p int) error {
+	es, err := b.readPartition(byID, p)
+	if err != nil {
+		return err
+	}
 	return groups(es, func(g []entry) error {
 		for _, e := range g[1:] {
 			if err := b.mark(e.ord, SameID, 0, g[0].ord, 0); err != nil {
@@ -420,11 +460,16 @@ func (b *Batch) resolveIDs(_ int, es []entry) error {
 // resolveExact marks copies of approved texts (2), then later copies of a
 // text within the batch (3). Entries are sorted by key and then ordinal, so
 // a group's first entry is its earliest record.
-func (b *Batch) resolveExact(p int, es []entry, approved []*Segment) error {
+func (b *Batch) resolveExact(p int, approved []*Segment) error {
+	es, err := b.readPartition(byText, p)
+	if err != nil {
+		return err
+	}
 	for si, seg := range approved {
 		err := seg.exactInPartition(p, b.partBits, func(key [16]byte, rec uint32) error {
-			i, _ := slices.BinarySearchFunc(es, entry{key: key}, compareEntries)
-			for ; i < len(es) && es[i].key == key; i++ {
+			k := entry{hi: binary.BigEndian.Uint64(key[:8]), lo: binary.BigEndian.Uint64(key[8:])}
+			i, _ := slices.BinarySearchFunc(es, k, compareEntries)
+			for ; i < len(es) && es[i].sameKey(k); i++ {
 				if b.isDup(es[i].ord) {
 					continue
 				}
@@ -454,16 +499,19 @@ func (b *Batch) resolveExact(p int, es []entry, approved []*Segment) error {
 // resolveNear marks near copies of approved records (4), then near copies
 // within the batch (5). Records that share a band are candidates; a
 // candidate counts only if the whole signatures agree.
-func (b *Batch) resolveNear(p int, es []entry, approved []*Segment) error {
+func (b *Batch) resolveNear(p int, approved []*Segment) error {
+	es, err := b.readBands(p)
+	if err != nil {
+		return err
+	}
 	var sigA, sigB Signature
 	for si, seg := range approved {
 		err := seg.bandsInPartition(p, b.partBits, func(key uint32, rec uint32) error {
-			var k entry
-			binary.BigEndian.PutUint32(k.key[:4], key)
-			i, _ := slices.BinarySearchFunc(es, k, compareEntries)
+			i, _ := slices.BinarySearch(es, bandEntry(key, 0))
 			loaded := false
-			for ; i < len(es) && es[i].key == k.key; i++ {
-				if b.isDup(es[i].ord) {
+			for ; i < len(es) && bandKey(es[i]) == key; i++ {
+				ord := bandOrd(es[i])
+				if b.isDup(ord) {
 					continue
 				}
 				if !loaded {
@@ -472,11 +520,11 @@ func (b *Batch) resolveNear(p int, es []entry, approved []*Segment) error {
 					}
 					loaded = true
 				}
-				if err := b.signature(es[i].ord, &sigB); err != nil {
+				if err := b.signature(ord, &sigB); err != nil {
 					return err
 				}
 				if agree, ok := near(&sigA, &sigB); ok {
-					if err := b.mark(es[i].ord, NearOfApproved, agree, uint32(si), rec); err != nil {
+					if err := b.mark(ord, NearOfApproved, agree, uint32(si), rec); err != nil {
 						return err
 					}
 				}
@@ -487,36 +535,51 @@ func (b *Batch) resolveNear(p int, es []entry, approved []*Segment) error {
 			return fmt.Errorf("approved dataset %s: %w", seg.DatasetID, err)
 		}
 	}
-	return groups(es, func(g []entry) error {
-		// The original is the group's earliest record still kept.
-		orig := -1
-		for i, e := range g {
-			if !b.isDup(e.ord) {
-				orig = i
-				break
-			}
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && bandKey(es[j]) == bandKey(es[i]) {
+			j++
 		}
-		if orig < 0 || orig == len(g)-1 {
-			return nil
-		}
-		if err := b.signature(g[orig].ord, &sigA); err != nil {
+		if err := b.nearInGroup(es[i:j]); err != nil {
 			return err
 		}
-		for _, e := range g[orig+1:] {
-			if b.isDup(e.ord) {
-				continue
-			}
-			if err := b.signature(e.ord, &sigB); err != nil {
+		i = j
+	}
+	return nil
+}
+
+// nearInGroup marks the records of one band group that nearly copy the
+// group's earliest record still kept.
+func (b *Batch) nearInGroup(g []uint64) error {
+	orig := -1
+	for i, e := range g {
+		if !b.isDup(bandOrd(e)) {
+			orig = i
+			break
+		}
+	}
+	if orig < 0 || orig == len(g)-1 {
+		return nil
+	}
+	var sigA, sigB Signature
+	if err := b.signature(bandOrd(g[orig]), &sigA); err != nil {
+		return err
+	}
+	for _, e := range g[orig+1:] {
+		ord := bandOrd(e)
+		if b.isDup(ord) {
+			continue
+		}
+		if err := b.signature(ord, &sigB); err != nil {
+			return err
+		}
+		if agree, ok := near(&sigA, &sigB); ok {
+			if err := b.mark(ord, Near, agree, bandOrd(g[orig]), 0); err != nil {
 				return err
 			}
-			if agree, ok := near(&sigA, &sigB); ok {
-				if err := b.mark(e.ord, Near, agree, g[orig].ord, 0); err != nil {
-					return err
-				}
-			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (b *Batch) signature(ord uint32, sig *Signature) error {

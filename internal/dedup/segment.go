@@ -161,24 +161,36 @@ func (b *Batch) WriteSegment(f *os.File) error {
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
 	var counts [entryKinds]int64
-	for _, kind := range []int{byText, byBand} {
-		size := entrySizes[kind]
-		for p := range b.parts[kind] {
-			// readPartition leaves the duplicates out and sorts.
-			es, err := b.readPartition(kind, p)
-			if err != nil {
+	var buf [exactEntrySize]byte
+	// readPartition and readBands leave the duplicates out and sort.
+	for p := range 1 << b.partBits {
+		es, err := b.readPartition(byText, p)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			binary.BigEndian.PutUint64(buf[:8], e.hi)
+			binary.BigEndian.PutUint64(buf[8:16], e.lo)
+			binary.LittleEndian.PutUint32(buf[16:], e.ord)
+			if _, err := w.Write(buf[:exactEntrySize]); err != nil {
 				return err
 			}
-			var buf [exactEntrySize]byte
-			for _, e := range es {
-				copy(buf[:size-4], e.key[:size-4])
-				binary.LittleEndian.PutUint32(buf[size-4:size], e.ord)
-				if _, err := w.Write(buf[:size]); err != nil {
-					return err
-				}
-			}
-			counts[kind] += int64(len(es))
 		}
+		counts[byText] += int64(len(es))
+	}
+	for p := range 1 << b.partBits {
+		es, err := b.readBands(p)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			binary.BigEndian.PutUint32(buf[:4], bandKey(e))
+			binary.LittleEndian.PutUint32(buf[4:8], bandOrd(e))
+			if _, err := w.Write(buf[:bandEntrySize]); err != nil {
+				return err
+			}
+		}
+		counts[byBand] += int64(len(es))
 	}
 	for _, s := range []*spillFile{b.sigs, b.idOffs, b.ids} {
 		if _, err := io.Copy(w, io.NewSectionReader(s.f, 0, 1<<62)); err != nil {
