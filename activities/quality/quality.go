@@ -62,7 +62,7 @@ func CleanWorkDir(dir string) error {
 		return err
 	}
 	var leftovers []string
-	for _, pattern := range []string{"dure-*.jsonl", "dure-dedup-*", filepath.Join("dedup-index", "*", "*.part*")} {
+	for _, pattern := range []string{"dure-*.jsonl", "dure-*.bin", "dure-dedup-*", filepath.Join("dedup-index", "*", "*.part*")} {
 		found, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func (a *Activities) ScreenUpload(ctx context.Context, in workflows.ScreenUpload
 	defer approved.Close()
 
 	var files [3]*os.File
-	for i, name := range []string{"dure-pending-*.jsonl", "dure-staged-*.jsonl", "dure-quarantine-*.jsonl"} {
+	for i, name := range []string{"dure-pending-*.bin", "dure-staged-*.jsonl", "dure-quarantine-*.jsonl"} {
 		if files[i], err = os.CreateTemp(a.WorkDir, name); err != nil {
 			return workflows.ScreenResult{}, err
 		}
