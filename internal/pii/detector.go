@@ -13,8 +13,10 @@ import (
 // with the highest priority (the order of [Types]: RRN, FRN, CARD,
 // BUSINESS_REG, PASSPORT, DRIVER_LICENSE, ACCOUNT, EMAIL, PHONE, IP,
 // VEHICLE, BIRTH_DATE, ADDRESS, PERSON); on equal priority the value with
-// the valid check digit wins. Merging instead of dropping the loser means that no
-// part of any detected value is left unmasked.
+// the valid check digit wins. A value whose explicit label names its type
+// wins over a shape match of the same text (950302-2****** under the
+// heading 생년월일 is a birth date). Merging instead of dropping the loser
+// means that no part of any detected value is left unmasked.
 //
 // Once a value is detected anywhere in a text, every other occurrence of
 // the same value in that text is reported too, even where its context
@@ -23,11 +25,15 @@ import (
 // data wherever it recurs.
 type Detector struct {
 	surnames       *syllableSet // common single-syllable surnames
+	rareSurnames   *syllableSet // further surnames, trusted after strong cues only
+	cueNameStop    map[string]struct{}
+	rankTitles     map[string]struct{} // titles whose holder is named before them
 	personStop     map[string]struct{}
 	nonNameFinal   *syllableSet // syllables that end words but not given names
 	ssiNounFinal   *syllableSet // 날씨, 글씨, 솜씨: X씨 nouns, not Mr. X
 	titleFinal     *syllableSet // 사장님, 장관님, 변호사님: titles, not names
 	deptFinal      *syllableSet // 주택과 주무관, 국토부 주무관: units, not names
+	unitFinal      *syllableSet // 담당 재무과: units after a cue, not names
 	adminStop      map[string]struct{}
 	roadStop       map[string]struct{}
 	lotStop        map[string]struct{}
@@ -40,11 +46,15 @@ type Detector struct {
 func NewDetector() *Detector {
 	return &Detector{
 		surnames:       newSyllableSet(surnameSyllables),
+		rareSurnames:   newSyllableSet(rareSurnameSyllables),
+		cueNameStop:    newWordSet(cueNameStopWords),
+		rankTitles:     newWordSet(rankTitleWords),
 		personStop:     newWordSet(personStopWords),
 		nonNameFinal:   newSyllableSet(nonNameFinalSyllables),
 		ssiNounFinal:   newSyllableSet(ssiNounFinalSyllables),
 		titleFinal:     newSyllableSet(titleFinalSyllables),
 		deptFinal:      newSyllableSet(deptFinalSyllables),
+		unitFinal:      newSyllableSet(unitFinalSyllables),
 		adminStop:      newWordSet(adminStopWords),
 		roadStop:       newWordSet(append(slices.Clone(roadStopWords), roadNounStopWords...)),
 		lotStop:        newWordSet(lotStopWords),
@@ -92,6 +102,7 @@ type cand struct {
 	start, end int
 	typ        Type
 	checked    bool // a check digit or checksum validated the value
+	labelled   bool // its label names the type; it wins over a shape match of the same text
 }
 
 // find returns the resolved candidates in byte offsets. It allocates only
@@ -102,7 +113,7 @@ func (d *Detector) find(text string) []cand {
 	if len(sc.cands) == 0 {
 		return nil
 	}
-	return resolve(propagate(text, sc.cands))
+	return resolve(spellingsInBrackets(text, propagate(text, sc.cands)))
 }
 
 // propagate adds every further occurrence of each detected value.
@@ -131,7 +142,7 @@ func propagate(s string, cands []cand) []cand {
 			}
 			at := off + j
 			if at != c.start {
-				cands = append(cands, cand{start: at, end: at + len(v), typ: c.typ, checked: c.checked})
+				cands = append(cands, cand{start: at, end: at + len(v), typ: c.typ, checked: c.checked, labelled: c.labelled})
 			}
 			off = at + len(v)
 		}
@@ -156,13 +167,16 @@ func resolve(cands []cand) []cand {
 		}
 		last.end = max(last.end, c.end)
 		if beats(c, *last) {
-			last.typ, last.checked = c.typ, c.checked
+			last.typ, last.checked, last.labelled = c.typ, c.checked, c.labelled
 		}
 	}
 	return out
 }
 
 func beats(a, b cand) bool {
+	if a.start == b.start && a.end == b.end && a.labelled != b.labelled {
+		return a.labelled
+	}
 	pa, pb := a.typ.priority(), b.typ.priority()
 	if pa != pb {
 		return pa > pb
@@ -187,13 +201,20 @@ func toSpans(s string, cands []cand) []Span {
 
 // scanner is the state of one detection pass.
 type scanner struct {
-	d     *Detector
-	s     string
-	cands []cand
+	d        *Detector
+	s        string
+	cands    []cand
+	tableEnd int // end of the last table row read; no heading starts before it
 }
 
 func (sc *scanner) add(start, end int, t Type, checked bool) {
 	sc.cands = append(sc.cands, cand{start: start, end: end, typ: t, checked: checked})
+}
+
+// addLabelled adds a value whose type an explicit label decided (a
+// column heading 생년월일 over 950302-2******).
+func (sc *scanner) addLabelled(start, end int, t Type) {
+	sc.cands = append(sc.cands, cand{start: start, end: end, typ: t, labelled: true})
 }
 
 // Byte classes for the main loop; everything else is skipped unread.
@@ -247,8 +268,11 @@ func (sc *scanner) run() {
 			// A whole three-byte character is stepped over at once; only
 			// the few trigger syllables are decoded.
 			if i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 {
-				if triggerLastByte[s[i+2]] {
-					sc.onHangul(i)
+				if k := uint(s[i+1]&0x3F)<<6 | uint(s[i+2]&0x3F); triggerTail[k] {
+					if r := rune(s[i]&0x0F)<<12 | rune(k); triggerSyllables.has(r) &&
+						(suffixSyllables.has(r) || cueMayEndAt(s, i+3)) {
+						sc.onHangul(i, r)
+					}
 				}
 				i += 3
 			} else {

@@ -107,11 +107,11 @@ func TestParseGongmun(t *testing.T) {
 	}, doc)
 	checkSpans(t, doc.Text, doc.Spans)
 	for _, bad := range []string{
-		"{{PERSON|홍길동", // unclosed
+		"{{PERSON|홍길동",  // unclosed
 		"홍길동}} 씨",       // stray close
 		"{{NAME|홍길동}}",  // unknown type
-		"{{PERSON홍길동}}",  // no separator
-		"{{PERSON|}}",    // empty value
+		"{{PERSON홍길동}}", // no separator
+		"{{PERSON|}}",   // empty value
 		"{{PERSON| 홍길동}}",
 		"{{PERSON|{{PHONE|1}}}}", // nested
 		"{{PERSON|홍\n길동}}",
@@ -123,12 +123,16 @@ func TestParseGongmun(t *testing.T) {
 
 // gongmunFloors are the figures TestGongmunCorpus must reach, a little
 // under the measured ones (docs/pii.md), so that a regression fails.
+// Per-type floors are set only for types with enough spans that one miss
+// does not swing the score.
 var gongmunFloors = map[string]struct {
 	exactF1, overlapF1 float64
 	perType            map[Type]float64 // exact F1
 }{
-	"dev": {exactF1: 0, overlapF1: 0},
-	"test": {exactF1: 0, overlapF1: 0},
+	"dev": {exactF1: 0.97, overlapF1: 0.97, perType: map[Type]float64{
+		PERSON: 0.96, PHONE: 0.98, ADDRESS: 0.93, EMAIL: 0.95, BIRTH_DATE: 0.9}},
+	"test": {exactF1: 0.91, overlapF1: 0.92, perType: map[Type]float64{
+		PERSON: 0.85, PHONE: 0.98, ADDRESS: 0.92, EMAIL: 0.95, BIRTH_DATE: 0.9}},
 }
 
 // TestGongmunCorpus measures the detector on the official documents and

@@ -140,7 +140,10 @@ func (sc *scanner) tryAccount(i int) {
 	if total < 10 || total > 14 || !atNumberEnd(s, p) {
 		return
 	}
-	if n > 1 && !isAccountShape(groups[:n]) {
+	// Right after a bank's name or 계좌번호, the grouping does not matter:
+	// virtual accounts (562-091-33810274) and mistyped numbers are printed
+	// in shapes of their own.
+	if n > 1 && !isAccountShape(groups[:n]) && !accountLabelBefore(s, i) {
 		return
 	}
 	if amountUnitAt(s, p) {
@@ -240,6 +243,13 @@ func bankBefore(s string, i int) bool {
 	return false
 }
 
+// accountLabelBefore reports whether a bank's name or the label 계좌번호
+// stands right before s[i]; the bare word 계좌 does not count, as it also
+// introduces other numbers (계좌 123-45-67890 of a business).
+func accountLabelBefore(s string, i int) bool {
+	return bankBefore(s, i) && !strings.HasSuffix(wordBefore(s, i), "계좌")
+}
+
 func (sc *scanner) accountContext(i int) bool {
 	s := sc.s
 	if labelledOtherThan(s, i, "계좌번호") {
@@ -259,8 +269,18 @@ func (sc *scanner) accountContext(i int) bool {
 func (sc *scanner) onGlued(i int) {
 	s := sc.s
 	switch c := s[i-1]; {
-	case isPassportLetter(c):
-		sc.tryPassport(i - 1)
+	case isASCIILetter(c):
+		a := i - 1
+		for a > 0 && isASCIILetter(s[a-1]) {
+			a--
+		}
+		if a == i-1 && isPassportLetter(c) && sc.tryPassport(a) {
+			return
+		}
+		if a > 0 && isDigit(s[a-1]) {
+			return // a later digit run of the same token
+		}
+		sc.tryForeignPassport(a)
 	case c == '_':
 		if digitRun(s, i)-i == 6 && i+6 < len(s) && s[i+6] == '-' {
 			sc.tryRRN(i)
@@ -283,10 +303,10 @@ func isPassportLetter(c byte) bool {
 // since December 2021, letter, 3 digits, letter, 4 digits (M123A4567). The
 // old shape is common for order and model numbers, so both need 여권 or
 // passport before them.
-func (sc *scanner) tryPassport(l int) {
+func (sc *scanner) tryPassport(l int) bool {
 	s := sc.s
 	if l > 0 && isWordByte(s[l-1]) {
-		return
+		return false
 	}
 	i := l + 1
 	e := digitRun(s, i)
@@ -296,16 +316,41 @@ func (sc *scanner) tryPassport(l int) {
 		end = e
 	case 3:
 		if e+5 > len(s) || !isASCIILetter(s[e]) || digitRun(s, e+1) != e+5 {
-			return
+			return false
 		}
 		end = e + 5
 	default:
-		return
+		return false
 	}
 	if !atNumberEnd(s, end) || !ownContextBefore(s, l, longWindow, passportWords, false) {
-		return
+		return false
 	}
 	sc.add(l, end, PASSPORT, false)
+	return true
+}
+
+// tryForeignPassport detects a passport number of another country after
+// 여권 or passport: seven to nine capital letters and digits, at least four
+// of them digits, such as C7418803 (Vietnam), C4F9J7K21 (Germany) or
+// 123456789. Placeholders (A12345678) are left alone; see isPlaceholder.
+func (sc *scanner) tryForeignPassport(a int) {
+	s := sc.s
+	if a > 0 && isWordByte(s[a-1]) {
+		return
+	}
+	e, digits := a, 0
+	for e < len(s) && e-a <= 9 && (isDigit(s[e]) || ('A' <= s[e] && s[e] <= 'Z')) {
+		if isDigit(s[e]) {
+			digits++
+		}
+		e++
+	}
+	if n := e - a; n < 7 || n > 9 || digits < 4 || !atNumberEnd(s, e) || isPlaceholder(s[a:e]) {
+		return
+	}
+	if ownContextBefore(s, a, longWindow, passportWords, false) {
+		sc.addLabelled(a, e, PASSPORT)
+	}
 }
 
 // tryDriverLicense detects 운전면허번호: region code, year, serial and
@@ -321,6 +366,8 @@ func (sc *scanner) tryDriverLicense(i int) {
 		if end, ok := hyphenGroups(s, e, 2, 6, 2); ok {
 			if licenseRegion(s[i:e]) {
 				sc.add(i, end, DRIVER_LICENSE, false)
+			} else if labelledAs(s, i, end, licenseLabels) {
+				sc.addLabelled(i, end, DRIVER_LICENSE)
 			}
 			return
 		}
@@ -332,9 +379,14 @@ func (sc *scanner) tryDriverLicense(i int) {
 			}
 		}
 	case 12:
-		if atNumberEnd(s, e) && licenseRegion(s[i:i+2]) && ownContextBefore(s, i, longWindow, licenseWords, false) &&
+		if !atNumberEnd(s, e) {
+			return
+		}
+		if licenseRegion(s[i:i+2]) && ownContextBefore(s, i, longWindow, licenseWords, false) &&
 			!labelledOtherThan(s, i, "면허번호") {
 			sc.add(i, e, DRIVER_LICENSE, false)
+		} else if labelledAs(s, i, e, licenseLabels) {
+			sc.addLabelled(i, e, DRIVER_LICENSE)
 		}
 	}
 }
@@ -454,9 +506,9 @@ func birthSuffix(s string, end int) bool {
 }
 
 // dateAt parses a full calendar date at s[i] and returns its end:
-// YYYY-MM-DD (also with '.' or '/', and "1990. 1. 1"), YYYY년 M월 D일,
-// YY.MM.DD, and the compact YYYYMMDD and YYMMDD. The date must exist; two-
-// digit years may be of either century.
+// YYYY-MM-DD (also with '.' or '/', and "1990. 1. 1." with its final
+// dot), YYYY년 M월 D일, YY.MM.DD, and the compact YYYYMMDD and YYMMDD. The
+// date must exist; two-digit years may be of either century.
 func dateAt(s string, i int) (int, bool) {
 	e := digitRun(s, i)
 	n := e - i
@@ -492,8 +544,14 @@ func dateAt(s string, i int) (int, bool) {
 		if m, p, ok = dateField(s, p+1, sep == '.'); !ok || p >= len(s) || s[p] != sep {
 			return 0, false
 		}
+		spaced := p+1 < len(s) && s[p+1] == ' '
 		if d, p, ok = dateField(s, p+1, sep == '.'); !ok || !atNumberEnd(s, p) {
 			return 0, false
+		}
+		// 1990. 1. 1.: in the official notation the final dot stands for
+		// 일 and belongs to the date.
+		if sep == '.' && spaced && p < len(s) && s[p] == '.' {
+			p++
 		}
 	}
 	return p, dateOK(y, n, m, d)

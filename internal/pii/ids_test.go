@@ -9,7 +9,6 @@ import (
 func TestDetectAccount(t *testing.T) {
 	runTypeCases(t, ACCOUNT, []detectCase{
 		{"환불은 국민은행 123456-01-123456 으로 부탁드립니다", "123456-01-123456"}, // 6-2-6
-		{"신한 110-123-456789 예금주 홍길동", "110-123-456789"},             // bank name right before
 		{"입금 계좌: 카카오뱅크 3333-01-1234567", "3333-01-1234567"},         // 4-2-7
 		{"계좌번호 1002-123-456789로 이체했습니다", "1002-123-456789"},         // 4-3-6, 우리
 		{"하나은행 123-456789-12345", "123-456789-12345"},               // 3-6-5
@@ -34,6 +33,9 @@ func TestDetectAccount(t *testing.T) {
 		{"송금 2019-04-30", ""},                 // a date
 	})
 	noneOfType(t, ACCOUNT, "입금자 연락처 010-1234-5678") // a phone number stays a phone number
+	// The bank name right before counts; the holder after 예금주 is a name.
+	text := "신한 110-123-456789 예금주 홍길동"
+	assert.Equal(t, []Span{want(text, "110-123-456789", ACCOUNT), want(text, "홍길동", PERSON)}, NewDetector().Detect(text))
 }
 
 // noneOfType checks that no span of typ is found in each text; other types
@@ -128,7 +130,8 @@ func TestDetectBirthDate(t *testing.T) {
 		{"생년월일: 1990-01-01", "1990-01-01"},
 		{"생년월일은 1990년 1월 1일이고", "1990년 1월 1일"},
 		{"생년월일(양력) 1990.1.1", "1990.1.1"},
-		{"생년월일 1990. 1. 1. 입니다", "1990. 1. 1"},
+		{"생년월일 1990. 1. 1. 입니다", "1990. 1. 1."}, // the official notation ends in a dot
+		{"생년월일 1990. 1. 1 입니다", "1990. 1. 1"},
 		{"DOB 19900101", "19900101"},
 		{"Date of Birth: 90-01-01", "90-01-01"},
 		{"생일 900101", "900101"},

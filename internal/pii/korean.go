@@ -86,27 +86,22 @@ func newWordSet(words []string) map[string]struct{} {
 	return m
 }
 
-// personTrigger says which context word found a candidate name; each has
-// its own typical false positives.
+// personTrigger says which suffix word found a candidate name before it;
+// each has its own typical false positives. Names after a cue word (성명:,
+// 주무관, 신청인) are found by onCue.
 type personTrigger uint8
 
 const (
 	trigSsi     personTrigger = iota // 김철수 씨
-	trigNim                          // 김철수님
+	trigNim                          // 김철수님, 황보 윤서 귀하
 	trigOfficer                      // 김철수 주무관
-	trigLabel                        // 성명: 김철수, 이름: 김철수
-	trigRole                         // 민원인 김철수, 담당자 김철수, 담당 김철수
 )
 
 // onHangul checks the context words that announce a person's name, for
-// the syllable at s[i]. The main loop calls it only when triggerLastByte
-// says the syllable may be one of them.
-func (sc *scanner) onHangul(i int) {
+// the syllable r at s[i]. The main loop calls it only for the
+// triggerSyllables.
+func (sc *scanner) onHangul(i int, r rune) {
 	s := sc.s
-	r, ok := syllableAt(s, i)
-	if !ok {
-		return
-	}
 	switch r {
 	case '씨':
 		if suffixEndsWord(s, i+syllableBytes) {
@@ -115,31 +110,58 @@ func (sc *scanner) onHangul(i int) {
 	case '님':
 		if suffixEndsWord(s, i+syllableBytes) {
 			sc.personBefore(i, trigNim)
+			sc.titleBeforeNim(i)
 		}
+	case '외':
+		sc.nameBeforeOthers(i)
+		return
+	case '세':
+		sc.onAge(i)
+		return
+	case '인':
+		// 홍길동 (인), 홍길동 (서명 또는 인): a signature.
+		if i > 0 && i+syllableBytes < len(s) && s[i+syllableBytes] == ')' {
+			if s[i-1] == '(' {
+				sc.nameBeforeMark(i - 1)
+			} else if strings.HasSuffix(s[:i], "(서명 또는 ") {
+				sc.nameBeforeMark(i - len("(서명 또는 "))
+			}
+		}
+	case '하':
+		// 수신 황보 윤서 귀하: the form of address of a letter.
+		if strings.HasSuffix(s[:i], " 귀") && suffixEndsWord(s, i+syllableBytes) {
+			sc.personBefore(i-3, trigNim)
+		}
+		return
 	case '관':
 		if strings.HasSuffix(s[:i], "주무") && suffixEndsWord(s, i+syllableBytes) {
 			sc.personBefore(i-6, trigOfficer)
 		}
-	case '당', '자':
-		// 담당 최홍석, 담당자: 김철수. A name before 담당자 is not looked
-		// for: that slot nearly always holds a unit (민원 담당자).
-		if (r == '당' && strings.HasSuffix(s[:i], "담") && wordStartAt(s, i-3)) ||
-			(r == '자' && strings.HasSuffix(s[:i], "담당") && wordStartAt(s, i-6)) {
-			sc.personAfter(i+syllableBytes, trigRole)
-		}
 	case '명':
-		if strings.HasSuffix(s[:i], "성") && wordStartAt(s, i-3) {
-			sc.personAfter(i+syllableBytes, trigLabel)
+		if i+syllableBytes < len(s) && s[i+syllableBytes] == ')' && strings.HasSuffix(s[:i], "(서") {
+			sc.nameBeforeMark(i - len("(서"))
+			return
 		}
-	case '름':
-		if strings.HasSuffix(s[:i], "이") && wordStartAt(s, i-3) {
-			sc.personAfter(i+syllableBytes, trigLabel)
-		}
-	case '인':
-		if strings.HasSuffix(s[:i], "민원") && wordStartAt(s, i-6) {
-			sc.personAfter(i+syllableBytes, trigRole)
+		// 성    명: a label spread over the width of its field.
+		if a, ok := spacedLabelStart(s, i); ok {
+			sc.nameAfterCue(a, i+syllableBytes, personCue{word: "성명", kind: cueLabel})
+			return
 		}
 	}
+	sc.onCue(i, r)
+}
+
+// spacedLabelStart finds 성 before the 명 at s[i] with only spaces between
+// them, the way forms spread a short label over its field (성    명:).
+func spacedLabelStart(s string, i int) (int, bool) {
+	k := i
+	for k > 0 && i-k < 8 && s[k-1] == ' ' {
+		k--
+	}
+	if k == i || !strings.HasSuffix(s[:k], "성") || !wordStartAt(s, k-syllableBytes) {
+		return 0, false
+	}
+	return k - syllableBytes, true
 }
 
 // suffixEndsWord reports whether a suffix such as 씨 ending at s[i] ends
@@ -150,13 +172,55 @@ func suffixEndsWord(s string, i int) bool {
 	return !ok || particleStart(r)
 }
 
-// triggerLastByte marks the last UTF-8 byte of each syllable that
-// onHangul handles.
-var triggerLastByte = func() (t [256]bool) {
-	for _, r := range "씨님관당자명름인" {
-		var b [4]byte
-		utf8.EncodeRune(b[:], r)
-		t[b[2]] = true
+// suffixSyllables start or end the words after a name (씨, 님, 귀하, 외
+// N명, (인), (45세)); onHangul looks at each of them.
+var suffixSyllables = newSyllableSet(suffixTriggers)
+
+const suffixTriggers = "씨님하관명외인세"
+
+// cueMayEndAt reports whether a cue word that ends before s[p] may be
+// followed by a name or stand after one: a boundary (see cueBoundary) or
+// an animate particle (에게, 께, 한테) follows. It is the main loop's test
+// before onHangul for the last syllables of cue words, which end most
+// Korean words in 자, 인 or 장.
+func cueMayEndAt(s string, p int) bool {
+	if p+2 >= len(s) {
+		return p < len(s)
+	}
+	switch s[p] {
+	case 0xEC: // 에
+		return s[p+1] == 0x97 && s[p+2] == 0x90
+	case 0xEA: // 께
+		return s[p+1] == 0xBB && s[p+2] == 0x98
+	case 0xED: // 한
+		return s[p+1] == 0x95 && s[p+2] == 0x9C
+	}
+	return cueBoundary(s, p)
+}
+
+// triggerSyllables are the syllables that onHangul handles: the
+// suffixSyllables and the last syllable of every cue word.
+var triggerSyllables = func() *syllableSet {
+	list := []rune(suffixTriggers)
+	for _, c := range personCues {
+		r, _ := utf8.DecodeLastRuneInString(c.word)
+		list = append(list, r)
+	}
+	for _, w := range familyHanja {
+		r, _ := utf8.DecodeRuneInString(w)
+		list = append(list, r)
+	}
+	return newSyllableSet(string(list))
+}()
+
+// triggerTail marks the low 12 bits of each trigger syllable, the
+// payload of its last two UTF-8 bytes: one table lookup that lets nearly
+// all syllables pass without being decoded.
+var triggerTail = func() (t [1 << 12]bool) {
+	for r := rune(firstSyllable); r <= lastSyllable; r++ {
+		if triggerSyllables.has(r) {
+			t[r&0xFFF] = true
+		}
 	}
 	return t
 }()
@@ -188,6 +252,13 @@ func (sc *scanner) personBefore(t int, trig personTrigger) {
 		e, attached = max(0, e-32)+k, false
 	}
 	a, n := syllableRunStart(s, e, 5)
+	if (n == 1 || n == 2) && a > 2*syllableBytes && s[a-1] == ' ' {
+		// 황보 윤서 귀하, 선우 다인 님: a compound surname written apart.
+		if sa, sn := syllableRunStart(s, a-1, 3); sn == 2 && isCompoundSurname(s[sa:a-1]) {
+			sc.add(sa, e, PERSON, false)
+			return
+		}
+	}
 	if n == 1 && trig == trigSsi {
 		// 박씨, 김 씨, 박(45)씨: a surname alone still points at one person
 		// in the story. The span runs to the end of 씨, because the surname
@@ -218,56 +289,6 @@ func (sc *scanner) personBefore(t int, trig personTrigger) {
 	}
 }
 
-// personAfter looks for a name after a label (성명:, 이름:) or a role word
-// (민원인, 담당자) that ends at s[p].
-func (sc *scanner) personAfter(p int, trig personTrigger) {
-	s := sc.s
-	q, colon := p, false
-	for q < len(s) && q-p < 8 {
-		switch {
-		case s[q] == ' ' || s[q] == ')':
-			q++
-			continue
-		case s[q] == ':' || s[q] == ']': // 성명: 홍길동, [성명] 홍길동
-			colon = true
-			q++
-			continue
-		case strings.HasPrefix(s[q:], "："): // full-width colon
-			colon = true
-			q += len("：")
-			continue
-		}
-		break
-	}
-	if q == p || (trig == trigLabel && !colon) {
-		return // 민원인들, 이름으로: the word goes on, no name follows
-	}
-	// Take the longest name that the token allows; the rest of the token
-	// must start with a particle (김철수는, 김철수님).
-	a := q
-	var syl [6]rune
-	n := 0
-	for n < len(syl) {
-		r, ok := syllableAt(s, q)
-		if !ok {
-			break
-		}
-		syl[n] = r
-		n++
-		q += syllableBytes
-	}
-	for l := min(n, 4); l >= 2; l-- {
-		if l < n && !particleStart(syl[l]) {
-			continue
-		}
-		name := s[a : a+l*syllableBytes]
-		if sc.d.nameOK(name, l, trig) {
-			sc.add(a, a+len(name), PERSON, false)
-			return
-		}
-	}
-}
-
 // nameOK checks a candidate of n syllables: a known surname and one or two
 // given-name syllables (two surname syllables for 남궁, 황보, ...), a
 // final syllable that given names do not use, and the stop list.
@@ -276,7 +297,7 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 	switch {
 	case n == 4 && !compound, n > 4:
 		return false
-	case trig == trigNim || trig == trigRole || trig == trigOfficer:
+	case trig == trigNim || trig == trigOfficer:
 		// The 2-syllable case (surname + one syllable) mostly matches
 		// common nouns here (부모님, 민원인 주소, 나온 주무관); require a
 		// full name.
@@ -292,8 +313,8 @@ func (d *Detector) nameOK(name string, n int, trig personTrigger) bool {
 	if d.nonNameFinal.has(last) && !givenNameFinal(name, n, last) {
 		return false
 	}
-	if (trig == trigRole || trig == trigNim) && d.titleFinal.has(last) {
-		return false // 담당 조사관, 변호사님
+	if trig == trigNim && d.titleFinal.has(last) {
+		return false // 변호사님
 	}
 	if _, stop := d.personStop[name]; stop {
 		return false
@@ -504,7 +525,7 @@ func (sc *scanner) placeToken(e int, lot bool) (int, bool) {
 	}
 	d := sc.d
 	if lot {
-		if _, stop := d.lotStop[tok]; stop {
+		if _, stop := d.lotStop[tok]; stop && !sc.lotAfterUnits(a, e) {
 			return 0, false
 		}
 		if strings.HasSuffix(tok, "가") && !hasDigit {
@@ -519,6 +540,18 @@ func (sc *scanner) placeToken(e int, lot bool) (int, bool) {
 		return 0, false
 	}
 	return a, true
+}
+
+// lotAfterUnits reports whether the lot name s[a:e], one of the words
+// that also end in 동 or 리 (연동, 이동, 유리), follows an administrative
+// unit and precedes a hyphenated lot number or 번지: 제주시 연동 312-8.
+func (sc *scanner) lotAfterUnits(a, e int) bool {
+	s := sc.s
+	if _, units := sc.adminUnits(a); units == 0 || e+1 >= len(s) || s[e] != ' ' {
+		return false
+	}
+	n := digitRun(s, e+1)
+	return n > e+1 && (strings.HasPrefix(s[n:], "번지") || (n+1 < len(s) && s[n] == '-' && isDigit(s[n+1])))
 }
 
 // adminUnits extends start backwards over administrative-unit words, each
@@ -582,8 +615,8 @@ func addressNumberEnd(s string, end int) bool {
 	return strings.ContainsRune("에의은는이을를와과로으까부도입", r)
 }
 
-// addressDetail extends an address over the unit (101동 1203호, 3층) and a
-// parenthesised neighbourhood note such as (진안동).
+// addressDetail extends an address over the unit (101동 1203호, 3층,
+// 지하1층) and a parenthesised neighbourhood note such as (진안동).
 func addressDetail(s string, end int) int {
 	for k := 0; k < 3; k++ {
 		p := end
@@ -593,12 +626,21 @@ func addressDetail(s string, end int) int {
 		if p < len(s) && s[p] == ' ' {
 			p++
 		}
+		// 지하1층, 지하 1층: a basement floor.
+		basement := false
+		if strings.HasPrefix(s[p:], "지하") {
+			p += len("지하")
+			if p < len(s) && s[p] == ' ' {
+				p++
+			}
+			basement = true
+		}
 		e := digitRun(s, p)
 		if e == p || e-p > 5 {
 			break
 		}
 		r, ok := syllableAt(s, e)
-		if !ok || (r != '동' && r != '호' && r != '층') {
+		if !ok || (r != '동' && r != '호' && r != '층') || (basement && r != '층') {
 			break
 		}
 		end = e + syllableBytes

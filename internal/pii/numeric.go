@@ -45,6 +45,9 @@ func (sc *scanner) onDigit(i int) int {
 	if n == 2 || n == 3 {
 		sc.tryVehicle(i)
 	}
+	if n >= 7 && n <= 9 {
+		sc.tryForeignPassport(i)
+	}
 	if n == 2 || n == 4 || n == 6 || n == 8 {
 		sc.tryBirthDate(i)
 	}
@@ -86,14 +89,24 @@ func (sc *scanner) tryRRN(i int) {
 	if !atNumberEnd(s, end) {
 		return
 	}
-	century, foreign, ok := rrnCentury(s[j])
-	if !ok {
-		return
-	}
+	century, foreign, _ := rrnCentury(s[j])
 	year := century + int(s[i]-'0')*10 + int(s[i+1]-'0')
 	month := int(s[i+2]-'0')*10 + int(s[i+3]-'0')
 	day := int(s[i+4]-'0')*10 + int(s[i+5]-'0')
 	if !validDate(year, month, day) {
+		// 주민등록번호: 901301-1234567 is a mistyped number, but still the
+		// person's; see labelBefore.
+		if labelledAs(s, i, end, frnLabels) {
+			sc.addLabelled(i, end, FRN)
+		} else if labelledAs(s, i, end, rrnLabels) {
+			sc.addLabelled(i, end, RRN)
+		}
+		return
+	}
+	if masked && ownContextBefore(s, i, shortWindow, birthLabels, true) {
+		// 생년월일 950302-2******: with the serial hidden, what is left is
+		// the birth date its label names.
+		sc.addLabelled(i, end, BIRTH_DATE)
 		return
 	}
 	checked := !masked && rrnCheckDigitOK(s[i:i+6], s[j:j+7])
@@ -178,7 +191,11 @@ func labelledOtherNumber(s string, i int) bool {
 	if !strings.HasSuffix(before, "번호") {
 		return false
 	}
-	return !strings.Contains(before, "주민") && !strings.Contains(before, "외국인") &&
+	if strings.Contains(before, "주민") || strings.Contains(before, "외국인") {
+		return false
+	}
+	// 법인등록번호 110111-5208843: corporate numbers share the shape.
+	return strings.HasSuffix(before, "법인등록번호") || strings.HasSuffix(before, "법인번호") ||
 		!strings.Contains(before, "등록")
 }
 
@@ -401,7 +418,13 @@ func (sc *scanner) tryCard(i int) {
 	default:
 		return
 	}
-	if !atNumberEnd(s, end) || !cardPrefixOK(d[:n]) || !luhnOK(d[:n]) {
+	if !atNumberEnd(s, end) {
+		return
+	}
+	if !cardPrefixOK(d[:n]) || !luhnOK(d[:n]) {
+		if labelledAs(s, i, end, cardLabels) {
+			sc.addLabelled(i, end, CARD)
+		}
 		return
 	}
 	// One random number in ten passes Luhn, so a label that names another
@@ -473,9 +496,13 @@ func luhnOK(d []byte) bool {
 func (sc *scanner) tryBusinessReg(i int) {
 	s := sc.s
 	if e := digitRun(s, i); e-i == 10 {
-		if atNumberEnd(s, e) && businessRegOK(digitsOf(s, i, e)) &&
-			contextBefore(s, i, longWindow, businessWords) {
+		if !atNumberEnd(s, e) {
+			return
+		}
+		if businessRegOK(digitsOf(s, i, e)) && contextBefore(s, i, longWindow, businessWords) {
 			sc.add(i, e, BUSINESS_REG, true)
+		} else if labelledAs(s, i, e, businessLabels) {
+			sc.addLabelled(i, e, BUSINESS_REG)
 		}
 		return
 	}
@@ -490,6 +517,9 @@ func (sc *scanner) tryBusinessReg(i int) {
 		k++
 	}
 	if !businessRegOK(d) {
+		if labelledAs(s, i, i+12, businessLabels) {
+			sc.addLabelled(i, i+12, BUSINESS_REG)
+		}
 		return
 	}
 	sc.add(i, i+12, BUSINESS_REG, true)

@@ -4,8 +4,8 @@
 //
 // Detection is a single hand-written pass over the UTF-8 bytes of the text.
 // Cheap triggers (an ASCII digit where a number starts, '@', '+', ':',
-// "http"/"www.", and the last byte of a few Korean context syllables such
-// as 씨, 님, 성명, 민원인) start small validating parsers; everything else
+// "http"/"www.", and the Korean syllables that end cue words such as 씨,
+// 님, 성명, 신청인, 주무관) start small validating parsers; everything else
 // is stepped over without decoding. The pass allocates nothing for text
 // without personal data and runs many times faster than a
 // regular-expression scan.
@@ -26,12 +26,14 @@
 //   - CARD: 16 digits as 4-4-4-4 or unseparated, 15-digit Amex as 4-6-5,
 //     with a plausible issuer prefix and a valid Luhn checksum.
 //   - BUSINESS_REG: NNN-NN-NNNNN with a valid checksum; ten plain digits
-//     only after 사업자.
+//     only after 사업자. Right after the label 사업자등록번호 either form
+//     counts without the checksum.
 //   - ACCOUNT: a hyphenated group shape that banks print (3-3-6, 6-2-6,
 //     4-2-7, ...) or 10-14 plain digits, only after 계좌, 입금, 송금, 이체,
 //     은행 or right after a bank name (국민, 신한, 카카오뱅크, ...).
 //   - PASSPORT: M/S/R/G/D + 8 digits, or + 3 digits, a letter, 4 digits
-//     (since 2021), only after 여권 or passport.
+//     (since 2021), only after 여권 or passport; there also the passports
+//     of other countries, 7 to 9 capitals and digits (C7418803, 123456789).
 //   - DRIVER_LICENSE: NN-NN-NNNNNN-NN with a region code 11-28, or the old
 //     form with a region name (서울 12-345678-90); unseparated only after 면허.
 //   - VEHICLE: 2-3 digits, a purpose syllable of the legal set (가, 나, 허,
@@ -44,13 +46,22 @@
 //     building or lot number (산 12-3, 123-4번지), with 101동 1203호 and
 //     (진안동) when present; without the units only when the road or lot
 //     cannot be anything else (테헤란로 123, 역삼동 123-4번지).
-//   - PERSON: a surname plus one or two syllables before 씨, 님 or 주무관,
-//     or after 성명:, 이름:, 민원인, 담당(자), with stop lists for the
-//     nouns those words also follow (날씨, 부모님, 민원 담당자).
+//   - PERSON: a surname plus one or two syllables before 씨, 님, 귀하 or
+//     주무관, or after a cue word: a form label (성명:, 이름), a role (신청인,
+//     대표자, 예금주, 보호자), a relative (배우자, 모(母)), a job title (팀장,
+//     사무관, 위원) or the sign-off of a letter (과장 전결 김철수); in the
+//     성명 column of a table; before a signature mark (홍길동 (인)); and
+//     names in Latin capitals (NGUYEN VAN AN) or in Hangul (응우옌 반 안)
+//     in name fields. Stop lists keep out the nouns those words also
+//     precede or follow (날씨, 부모님, 교사 인건비가, 위원장 성남시).
+//
+// An explicit label (사업자등록번호:, 여권번호, 주민등록번호, 계좌번호, or a
+// table column headed so) makes a value count even where its checksum or
+// format check fails; placeholders (123-45-67890) do not.
 //
 // Numbers glued to letters or to longer digit groups, digits inside URLs,
-// amounts, case numbers, statute numbers and unlabelled dates are not
-// detected.
+// amounts, case numbers, statute numbers, corporate registration numbers
+// and unlabelled dates are not detected.
 //
 // [TagPolicy] replaces values with tags such as [전화번호], [PartialPolicy]
 // keeps their format and hides the middle (010-****-5678), and

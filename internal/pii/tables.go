@@ -14,7 +14,17 @@ const surnameSyllables = "김이박최정강조윤장임한오서신권황안송
 
 // nonNameFinalSyllables end words and particles (는, 을, 에) but hardly
 // ever a given name.
-const nonNameFinalSyllables = "는을를에로서고던게며면와과의도만께된들님씨이가요다니히데네등때중측쪽분것"
+const nonNameFinalSyllables = "는을를에로서고던게며면와과의도만께된들님씨이가요다니히데네등때중측쪽분것" +
+	"표률록액으" // 배정표, 용적률, 회의록, 금액, and 으 of the particle 으로
+
+// particleFinals are the nonNameFinalSyllables that end a given name
+// nowhere, not even in a form field: particles, and 서 of documents
+// (신청서), which givenNameFinal lets pass after 민, 윤, 은, ....
+const particleFinals = "는을를에의께들님씨로과와서"
+
+// inflectionSyllables belong to verb endings and particles and occur
+// nowhere in a given name: 하는말, 보았다.
+const inflectionSyllables = "는을를었았겠습했됐"
 
 // ssiNounFinalSyllables make nouns with a glued 씨: 날씨, 글씨, 솜씨,
 // 마음씨, 아저씨, 이엔씨 (E&C).
@@ -27,6 +37,12 @@ const titleFinalSyllables = "장관사생부손감모객배님령렁"
 // deptFinalSyllables end units named before 주무관: 주택과, 국토부,
 // 기계실, 센터.
 const deptFinalSyllables = "과부팀국청소처단터사회계반실"
+
+// unitFinalSyllables end the units that follow a role or title word
+// (담당 재무과, 입회인 건축팀) or come before a rank (민주당 대표):
+// deptFinalSyllables without 소 and 사, which also end given names (미소)
+// and are covered by titleFinalSyllables, and with 당 of parties.
+const unitFinalSyllables = "과부팀국청처단터회계반실당"
 
 var personStopWords = []string{
 	"하나님", "하느님", "성직자", "주인공", "조합원", "공무원", "유공자", "장애인",
@@ -131,4 +147,149 @@ var roadNounStopWords = []string{
 	"보행로", "산책로", "등산로", "진입로", "출입로", "통학로", "통행로", "연결로", "탈출로",
 	"대피로", "우회로", "교차로", "활주로", "배수로", "하수로", "고속도로", "자전거도로",
 	"순환로", "비상로", "접근로", "이동로", "유통경로", "방문경로",
+}
+
+// rareSurnameSyllables are surnames too rare for the weak cues (씨, 님):
+// 좌, 견, 빙, 어, 온, 승, .... They count after a strong cue, in a form
+// field (성명: 좌민서), a table cell under 성명, or standing alone after a
+// job title (팀장 어준혁,). Rare surnames that also start everyday words
+// (대, 미, 비, 시, 수, 자, 사) are left out even there.
+const rareSurnameSyllables = "간갈견계곡궁궉뇌모묵부빙섭승어엽옹온좌쾌탄팽풍호"
+
+// personCues are the words after which official documents write a name:
+// form labels, roles in a procedure, relatives, job titles and the
+// sign-off words of an approval line. A cue marked compound may end a
+// longer word (환경정책과장, 현장대리인, 연대보증인); the others must
+// start their word, so that 공동성명 (a joint statement) is no label.
+//
+// 시장, 구청장, 의장 and other titles of elected office are left out: their
+// holders are named in public capacity, and 시장 is also a market.
+var personCues = []personCue{
+	// Form labels.
+	{"성명", cueLabel, false, false}, {"이름", cueLabel, false, false}, {"성함", cueLabel, false, false},
+	// Roles in a procedure, a contract or a meeting.
+	{"민원인", cueRole, false, false}, {"담당", cueRole, false, false}, {"담당자", cueRole, false, false},
+	{"신청인", cueRole, true, false}, {"청구인", cueRole, true, false}, {"제출인", cueRole, true, false},
+	{"신고인", cueRole, true, false}, {"진정인", cueRole, true, false}, {"청원인", cueRole, true, false},
+	{"대표자", cueRole, true, false}, {"대리인", cueRole, true, false}, {"위임인", cueRole, true, false},
+	{"수임인", cueRole, true, false}, {"보호자", cueRole, true, false}, {"소유자", cueRole, true, false},
+	{"예금주", cueRole, true, false}, {"세대주", cueRole, true, false}, {"건축주", cueRole, true, false},
+	{"임대인", cueRole, true, false}, {"임차인", cueRole, true, false}, {"보증인", cueRole, true, false},
+	{"입회인", cueRole, true, false}, {"감리자", cueRole, true, false}, {"수령인", cueRole, true, false},
+	{"출장자", cueRole, true, false}, {"보고자", cueRole, true, false}, {"작성자", cueRole, true, false},
+	{"확인자", cueRole, true, false}, {"접수자", cueRole, true, false}, {"기안자", cueRole, true, false},
+	{"검토자", cueRole, true, false}, {"결재권자", cueRole, true, false}, {"협조자", cueRole, true, false},
+	{"운전자", cueRole, true, false}, {"대상자", cueRole, true, false}, {"면담자", cueRole, true, false},
+	{"피해자", cueRole, true, false}, {"납부자", cueRole, true, false}, {"의무자", cueRole, true, false},
+	{"참석자", cueRole, true, false}, {"참석위원", cueRole, true, false}, {"참가자", cueRole, true, false},
+	{"수신자", cueRole, true, false}, {"학부모", cueRole, true, false}, {"동거인", cueRole, true, false},
+	{"상속인", cueRole, true, false}, {"발언자", cueRole, true, false}, {"사회자", cueRole, true, false},
+	{"신고자", cueRole, true, false}, {"요청자", cueRole, true, false}, {"계약자", cueRole, true, false},
+	{"계약상대자", cueRole, true, false}, {"수급자", cueRole, true, false}, {"수급권자", cueRole, true, false},
+	{"매도인", cueRole, true, false}, {"매수인", cueRole, true, false}, {"양도인", cueRole, true, false},
+	{"양수인", cueRole, true, false}, {"정보주체", cueRole, true, false}, {"요청인", cueRole, true, false},
+	{"가구주", cueRole, true, false}, {"가구원", cueRole, true, false}, {"세대원", cueRole, true, false},
+	{"영업자", cueRole, true, false}, {"운영자", cueRole, true, false}, {"시공자", cueRole, true, false},
+	{"설계자", cueRole, true, false}, {"후견인", cueRole, true, false}, {"친권자", cueRole, true, false},
+	{"고소인", cueRole, true, false}, {"고발인", cueRole, true, false}, {"참고인", cueRole, true, false},
+	{"증인", cueRole, true, false}, {"목격자", cueRole, true, false}, {"가해자", cueRole, true, false},
+	{"피의자", cueRole, true, false}, {"채무자", cueRole, true, false}, {"채권자", cueRole, true, false},
+	{"의뢰인", cueRole, true, false}, {"수취인", cueRole, true, false}, {"취득자", cueRole, true, false},
+	{"합격자", cueRole, true, false}, {"수상자", cueRole, true, false}, {"신청자", cueRole, true, false},
+	{"추천자", cueRole, true, false}, {"학생", cueRole, false, false}, {"아동", cueRole, false, false},
+	{"원고", cueRole, false, false}, {"피고", cueRole, false, false}, {"문의", cueRole, false, false},
+	{"관련자", cueRole, true, false}, {"책임자", cueRole, true, false}, {"행위자", cueRole, true, false},
+	// Who did what in minutes and reports; as field labels only (사회:
+	// 홍길동), since alone they are everyday words.
+	{"사회", cueRole, false, true}, {"진행", cueRole, false, true}, {"기록", cueRole, false, true},
+	{"작성", cueRole, false, true}, {"배석", cueRole, false, true}, {"참석", cueRole, false, true},
+	{"불참", cueRole, false, true}, {"결석", cueRole, false, true},
+	// Posts of a committee or council, written like roles: 간사: 홍길동.
+	{"간사", cueRole, true, false}, {"서기", cueRole, false, false}, {"총무", cueRole, false, false},
+	// Relatives.
+	{"배우자", cueFamily, false, false}, {"자녀", cueFamily, false, false}, {"동생", cueFamily, false, false},
+	{"남편", cueFamily, false, false}, {"아내", cueFamily, false, false}, {"아들", cueFamily, false, false},
+	{"딸", cueFamily, false, false}, {"손자", cueFamily, false, false}, {"손녀", cueFamily, false, false},
+	{"부친", cueFamily, false, false}, {"모친", cueFamily, false, false}, {"장남", cueFamily, false, false},
+	{"장녀", cueFamily, false, false}, {"차남", cueFamily, false, false}, {"차녀", cueFamily, false, false},
+	// 부: 홍길동, 모: 김영희 in a form; alone these syllables are everyday words.
+	{"부", cueFamily, false, true}, {"모", cueFamily, false, true},
+	// Job titles of the public service, schools and companies.
+	{"주무관", cueTitle, true, false}, {"사무관", cueTitle, true, false}, {"서기관", cueTitle, true, false},
+	{"전문관", cueTitle, true, false}, {"담당관", cueTitle, true, false}, {"감사관", cueTitle, true, false},
+	{"조사관", cueTitle, true, false}, {"주사", cueTitle, true, false}, {"주사보", cueTitle, true, false},
+	{"실무관", cueTitle, true, false}, {"연구관", cueTitle, true, false}, {"연구사", cueTitle, true, false},
+	{"행정관", cueTitle, true, false}, {"지도관", cueTitle, true, false}, {"팀장", cueTitle, true, false},
+	{"과장", cueTitle, true, false}, {"국장", cueTitle, true, false}, {"실장", cueTitle, true, false},
+	{"계장", cueTitle, true, false}, {"동장", cueTitle, true, false}, {"읍장", cueTitle, true, false},
+	{"면장", cueTitle, true, false}, {"소장", cueTitle, true, false}, {"센터장", cueTitle, true, false},
+	{"본부장", cueTitle, true, false}, {"단장", cueTitle, true, false}, {"위원", cueTitle, true, false},
+	{"위원장", cueTitle, true, false}, {"연구원", cueTitle, true, false}, {"지도사", cueTitle, true, false},
+	{"상담사", cueTitle, true, false}, {"복지사", cueTitle, true, false}, {"대표", cueTitle, true, false},
+	{"대표이사", cueTitle, true, false}, {"이사장", cueTitle, true, false}, {"회장", cueTitle, true, false},
+	{"부회장", cueTitle, true, false}, {"원장", cueTitle, true, false}, {"관장", cueTitle, true, false},
+	{"교장", cueTitle, true, false}, {"교감", cueTitle, true, false}, {"교사", cueTitle, true, false},
+	{"부장", cueTitle, true, false}, {"차장", cueTitle, true, false}, {"주임", cueTitle, true, false},
+	{"통장", cueTitle, false, false}, {"이장", cueTitle, false, false},
+	{"건축사", cueTitle, false, false}, {"변호사", cueTitle, false, false}, {"세무사", cueTitle, false, false},
+	{"법무사", cueTitle, false, false}, {"회계사", cueTitle, false, false}, {"노무사", cueTitle, false, false},
+	{"감정평가사", cueTitle, false, false},
+	// The approval line: 과장 전결 김철수.
+	{"전결", cueSignoff, false, false}, {"대결", cueSignoff, false, false},
+}
+
+// rankTitleWords are the titles before which a name may stand (홍길동
+// 과장님, 독고준 위원:, 김철수 팀장(031-...)): ranks of the public service
+// and of organisations. Occupations (교사, 원장, 상담사) are left out: the
+// word before them describes the job (기간제 교사, 유치원 원장).
+var rankTitleWords = []string{
+	"주무관", "사무관", "서기관", "전문관", "담당관", "감사관", "조사관", "주사", "주사보",
+	"실무관", "연구관", "행정관", "지도관", "팀장", "과장", "국장", "실장", "계장", "동장",
+	"읍장", "면장", "소장", "센터장", "본부장", "단장", "위원", "위원장", "대표", "대표이사",
+	"이사장", "회장", "부회장", "부장", "차장", "주임", "통장", "이장",
+}
+
+// proseCueWords are the cues of complaint prose, after which a name may
+// go on with a particle (민원인 홍길동은, 담당 최홍석이); after the others a
+// name written after a single space must stand alone.
+var proseCueWords = []string{"성명", "이름", "민원인", "담당", "담당자"}
+
+// familyHanja mark a one-syllable relation written with its character,
+// as forms do: 모(母) 홍길순, 부(父) 홍길동, 자(子).
+var familyHanja = []string{"모(母)", "부(父)", "자(子)", "녀(女)", "처(妻)", "부(夫)"}
+
+// cueNameStopWords follow cue words as often as names do: 과장 이하,
+// 위원 구성원, 성명 미상.
+var cueNameStopWords = []string{
+	"이하", "이상", "일동", "전원", "구성원", "귀하", "서명", "날인", "미상", "없음", "해당",
+	"생략", "참조", "참고", "별첨", "별지", "첨부", "본인", "불상", "기재", "공란", "상동", "동일",
+	"외", "영문", "한글", "한자", "자필", "여권상", "법인명",
+}
+
+// tableNameHeadings head table columns that hold one person's name per
+// row; 성명(영문) and other qualified forms count too.
+var tableNameHeadings = []string{
+	"성명", "이름", "성함", "대표자", "대상자", "예금주", "소유자", "신청인", "수령인",
+	"한글표기", "한글명", "위원명", "대표자명", "참석자", "합격자", "수상자", "신청자",
+}
+
+// Explicit labels of registration numbers; see labelBefore. Under them a
+// value counts even when its checksum or format check fails.
+var (
+	rrnLabels      = []string{"주민등록번호", "주민번호", "주민(법인)등록번호", "주민등록 번호"}
+	frnLabels      = []string{"외국인등록번호", "외국인 등록번호"}
+	businessLabels = []string{"사업자등록번호", "사업자번호", "사업자 등록번호", "사업자등록 번호", "사업자등록증 번호"}
+	licenseLabels  = []string{"운전면허번호", "면허번호", "운전면허 번호", "면허 번호"}
+	cardLabels     = []string{"카드번호", "카드 번호"}
+)
+
+// numberHeadings head table columns of identifiers; a heading ends in one
+// of these (신청인 주민등록번호).
+var numberHeadings = []struct {
+	heading string
+	typ     Type
+}{
+	{"주민등록번호", RRN}, {"주민번호", RRN}, {"외국인등록번호", FRN}, {"사업자등록번호", BUSINESS_REG},
+	{"사업자번호", BUSINESS_REG}, {"여권번호", PASSPORT}, {"운전면허번호", DRIVER_LICENSE},
+	{"면허번호", DRIVER_LICENSE}, {"계좌번호", ACCOUNT}, {"카드번호", CARD},
 }
