@@ -112,6 +112,10 @@ type entry struct {
 
 func (e entry) sameKey(o entry) bool { return e.hi == o.hi && e.lo == o.lo }
 
+func entryOf(key [16]byte, ord uint32) entry {
+	return entry{hi: binary.BigEndian.Uint64(key[:8]), lo: binary.BigEndian.Uint64(key[8:]), ord: ord}
+}
+
 func compareEntries(x, y entry) int {
 	return cmp.Or(cmp.Compare(x.hi, y.hi), cmp.Compare(x.lo, y.lo), cmp.Compare(x.ord, y.ord))
 }
@@ -372,13 +376,10 @@ func (b *Batch) mark(ord uint32, k Kind, agree int, of, rec uint32) error {
 func (b *Batch) readPartition(kind, p int) ([]entry, error) {
 	size := entrySizes[kind]
 	es := b.entries[:0]
-	var e entry
 	err := b.scan(kind, p, func(buf []byte) {
 		var key [16]byte
 		copy(key[:size-4], buf[:size-4])
-		e.hi, e.lo = binary.BigEndian.Uint64(key[:8]), binary.BigEndian.Uint64(key[8:])
-		e.ord = binary.LittleEndian.Uint32(buf[size-4 : size])
-		if !b.isDup(e.ord) {
+		if e := entryOf(key, binary.LittleEndian.Uint32(buf[size-4:size])); !b.isDup(e.ord) {
 			es = append(es, e)
 		}
 	})
@@ -467,7 +468,7 @@ func (b *Batch) resolveExact(p int, approved []*Segment) error {
 	}
 	for si, seg := range approved {
 		err := seg.exactInPartition(p, b.partBits, func(key [16]byte, rec uint32) error {
-			k := entry{hi: binary.BigEndian.Uint64(key[:8]), lo: binary.BigEndian.Uint64(key[8:])}
+			k := entryOf(key, 0)
 			i, _ := slices.BinarySearchFunc(es, k, compareEntries)
 			for ; i < len(es) && es[i].sameKey(k); i++ {
 				if b.isDup(es[i].ord) {

@@ -1,5 +1,7 @@
 package pii
 
+import "slices"
+
 // Read-only word lists behind the Korean context rules. They are tuned on
 // the sample complaints: each entry is a word that the rules would
 // otherwise take for a name or an address part.
@@ -164,78 +166,65 @@ const rareSurnameSyllables = "간갈견계곡궁궉뇌모묵부빙섭승어엽�
 //
 // 시장, 구청장, 의장 and other titles of elected office are left out: their
 // holders are named in public capacity, and 시장 is also a market.
-var personCues = []personCue{
+var personCues = slices.Concat(
 	// Form labels.
-	{"성명", cueLabel, false, false}, {"이름", cueLabel, false, false}, {"성함", cueLabel, false, false},
+	cues(cueLabel, cueWholeWord, "성명", "이름", "성함"),
 	// Roles in a procedure, a contract or a meeting.
-	{"민원인", cueRole, false, false}, {"담당", cueRole, false, false}, {"담당자", cueRole, false, false},
-	{"신청인", cueRole, true, false}, {"청구인", cueRole, true, false}, {"제출인", cueRole, true, false},
-	{"신고인", cueRole, true, false}, {"진정인", cueRole, true, false}, {"청원인", cueRole, true, false},
-	{"대표자", cueRole, true, false}, {"대리인", cueRole, true, false}, {"위임인", cueRole, true, false},
-	{"수임인", cueRole, true, false}, {"보호자", cueRole, true, false}, {"소유자", cueRole, true, false},
-	{"예금주", cueRole, true, false}, {"세대주", cueRole, true, false}, {"건축주", cueRole, true, false},
-	{"임대인", cueRole, true, false}, {"임차인", cueRole, true, false}, {"보증인", cueRole, true, false},
-	{"입회인", cueRole, true, false}, {"감리자", cueRole, true, false}, {"수령인", cueRole, true, false},
-	{"출장자", cueRole, true, false}, {"보고자", cueRole, true, false}, {"작성자", cueRole, true, false},
-	{"확인자", cueRole, true, false}, {"접수자", cueRole, true, false}, {"기안자", cueRole, true, false},
-	{"검토자", cueRole, true, false}, {"결재권자", cueRole, true, false}, {"협조자", cueRole, true, false},
-	{"운전자", cueRole, true, false}, {"대상자", cueRole, true, false}, {"면담자", cueRole, true, false},
-	{"피해자", cueRole, true, false}, {"납부자", cueRole, true, false}, {"의무자", cueRole, true, false},
-	{"참석자", cueRole, true, false}, {"참석위원", cueRole, true, false}, {"참가자", cueRole, true, false},
-	{"수신자", cueRole, true, false}, {"학부모", cueRole, true, false}, {"동거인", cueRole, true, false},
-	{"상속인", cueRole, true, false}, {"발언자", cueRole, true, false}, {"사회자", cueRole, true, false},
-	{"신고자", cueRole, true, false}, {"요청자", cueRole, true, false}, {"계약자", cueRole, true, false},
-	{"계약상대자", cueRole, true, false}, {"수급자", cueRole, true, false}, {"수급권자", cueRole, true, false},
-	{"매도인", cueRole, true, false}, {"매수인", cueRole, true, false}, {"양도인", cueRole, true, false},
-	{"양수인", cueRole, true, false}, {"정보주체", cueRole, true, false}, {"요청인", cueRole, true, false},
-	{"가구주", cueRole, true, false}, {"가구원", cueRole, true, false}, {"세대원", cueRole, true, false},
-	{"영업자", cueRole, true, false}, {"운영자", cueRole, true, false}, {"시공자", cueRole, true, false},
-	{"설계자", cueRole, true, false}, {"후견인", cueRole, true, false}, {"친권자", cueRole, true, false},
-	{"고소인", cueRole, true, false}, {"고발인", cueRole, true, false}, {"참고인", cueRole, true, false},
-	{"증인", cueRole, true, false}, {"목격자", cueRole, true, false}, {"가해자", cueRole, true, false},
-	{"피의자", cueRole, true, false}, {"채무자", cueRole, true, false}, {"채권자", cueRole, true, false},
-	{"의뢰인", cueRole, true, false}, {"수취인", cueRole, true, false}, {"취득자", cueRole, true, false},
-	{"합격자", cueRole, true, false}, {"수상자", cueRole, true, false}, {"신청자", cueRole, true, false},
-	{"추천자", cueRole, true, false}, {"학생", cueRole, false, false}, {"아동", cueRole, false, false},
-	{"원고", cueRole, false, false}, {"피고", cueRole, false, false}, {"문의", cueRole, false, false},
-	{"관련자", cueRole, true, false}, {"책임자", cueRole, true, false}, {"행위자", cueRole, true, false},
+	cues(cueRole, cueWholeWord, "민원인", "담당", "담당자"),
+	cues(cueRole, cueCompound,
+		"신청인", "청구인", "제출인", "신고인", "진정인", "청원인", "대표자", "대리인", "위임인",
+		"수임인", "보호자", "소유자", "예금주", "세대주", "건축주", "임대인", "임차인", "보증인",
+		"입회인", "감리자", "수령인", "출장자", "보고자", "작성자", "확인자", "접수자", "기안자",
+		"검토자", "결재권자", "협조자", "운전자", "대상자", "면담자", "피해자", "납부자", "의무자",
+		"참석자", "참석위원", "참가자", "수신자", "학부모", "동거인", "상속인", "발언자", "사회자",
+		"신고자", "요청자", "계약자", "계약상대자", "수급자", "수급권자", "매도인", "매수인", "양도인",
+		"양수인", "정보주체", "요청인", "가구주", "가구원", "세대원", "영업자", "운영자", "시공자",
+		"설계자", "후견인", "친권자", "고소인", "고발인", "참고인", "증인", "목격자", "가해자",
+		"피의자", "채무자", "채권자", "의뢰인", "수취인", "취득자", "합격자", "수상자", "신청자",
+		"추천자",
+	),
+	cues(cueRole, cueWholeWord, "학생", "아동", "원고", "피고", "문의"),
+	cues(cueRole, cueCompound, "관련자", "책임자", "행위자"),
 	// Who did what in minutes and reports; as field labels only (사회:
 	// 홍길동), since alone they are everyday words.
-	{"사회", cueRole, false, true}, {"진행", cueRole, false, true}, {"기록", cueRole, false, true},
-	{"작성", cueRole, false, true}, {"배석", cueRole, false, true}, {"참석", cueRole, false, true},
-	{"불참", cueRole, false, true}, {"결석", cueRole, false, true},
+	cues(cueRole, cueFieldOnly, "사회", "진행", "기록", "작성", "배석", "참석", "불참", "결석"),
 	// Posts of a committee or council, written like roles: 간사: 홍길동.
-	{"간사", cueRole, true, false}, {"서기", cueRole, false, false}, {"총무", cueRole, false, false},
+	cues(cueRole, cueCompound, "간사"),
+	cues(cueRole, cueWholeWord, "서기", "총무"),
 	// Relatives.
-	{"배우자", cueFamily, false, false}, {"자녀", cueFamily, false, false}, {"동생", cueFamily, false, false},
-	{"남편", cueFamily, false, false}, {"아내", cueFamily, false, false}, {"아들", cueFamily, false, false},
-	{"딸", cueFamily, false, false}, {"손자", cueFamily, false, false}, {"손녀", cueFamily, false, false},
-	{"부친", cueFamily, false, false}, {"모친", cueFamily, false, false}, {"장남", cueFamily, false, false},
-	{"장녀", cueFamily, false, false}, {"차남", cueFamily, false, false}, {"차녀", cueFamily, false, false},
+	cues(cueFamily, cueWholeWord,
+		"배우자", "자녀", "동생", "남편", "아내", "아들", "딸", "손자", "손녀",
+		"부친", "모친", "장남", "장녀", "차남", "차녀",
+	),
 	// 부: 홍길동, 모: 김영희 in a form; alone these syllables are everyday words.
-	{"부", cueFamily, false, true}, {"모", cueFamily, false, true},
+	cues(cueFamily, cueFieldOnly, "부", "모"),
 	// Job titles of the public service, schools and companies.
-	{"주무관", cueTitle, true, false}, {"사무관", cueTitle, true, false}, {"서기관", cueTitle, true, false},
-	{"전문관", cueTitle, true, false}, {"담당관", cueTitle, true, false}, {"감사관", cueTitle, true, false},
-	{"조사관", cueTitle, true, false}, {"주사", cueTitle, true, false}, {"주사보", cueTitle, true, false},
-	{"실무관", cueTitle, true, false}, {"연구관", cueTitle, true, false}, {"연구사", cueTitle, true, false},
-	{"행정관", cueTitle, true, false}, {"지도관", cueTitle, true, false}, {"팀장", cueTitle, true, false},
-	{"과장", cueTitle, true, false}, {"국장", cueTitle, true, false}, {"실장", cueTitle, true, false},
-	{"계장", cueTitle, true, false}, {"동장", cueTitle, true, false}, {"읍장", cueTitle, true, false},
-	{"면장", cueTitle, true, false}, {"소장", cueTitle, true, false}, {"센터장", cueTitle, true, false},
-	{"본부장", cueTitle, true, false}, {"단장", cueTitle, true, false}, {"위원", cueTitle, true, false},
-	{"위원장", cueTitle, true, false}, {"연구원", cueTitle, true, false}, {"지도사", cueTitle, true, false},
-	{"상담사", cueTitle, true, false}, {"복지사", cueTitle, true, false}, {"대표", cueTitle, true, false},
-	{"대표이사", cueTitle, true, false}, {"이사장", cueTitle, true, false}, {"회장", cueTitle, true, false},
-	{"부회장", cueTitle, true, false}, {"원장", cueTitle, true, false}, {"관장", cueTitle, true, false},
-	{"교장", cueTitle, true, false}, {"교감", cueTitle, true, false}, {"교사", cueTitle, true, false},
-	{"부장", cueTitle, true, false}, {"차장", cueTitle, true, false}, {"주임", cueTitle, true, false},
-	{"통장", cueTitle, false, false}, {"이장", cueTitle, false, false},
-	{"건축사", cueTitle, false, false}, {"변호사", cueTitle, false, false}, {"세무사", cueTitle, false, false},
-	{"법무사", cueTitle, false, false}, {"회계사", cueTitle, false, false}, {"노무사", cueTitle, false, false},
-	{"감정평가사", cueTitle, false, false},
+	cues(cueTitle, cueCompound,
+		"주무관", "사무관", "서기관", "전문관", "담당관", "감사관", "조사관", "주사", "주사보",
+		"실무관", "연구관", "연구사", "행정관", "지도관", "팀장", "과장", "국장", "실장",
+		"계장", "동장", "읍장", "면장", "소장", "센터장", "본부장", "단장", "위원",
+		"위원장", "연구원", "지도사", "상담사", "복지사", "대표", "대표이사", "이사장", "회장",
+		"부회장", "원장", "관장", "교장", "교감", "교사", "부장", "차장", "주임",
+	),
+	cues(cueTitle, cueWholeWord, "통장", "이장", "건축사", "변호사", "세무사", "법무사", "회계사", "노무사", "감정평가사"),
 	// The approval line: 과장 전결 김철수.
-	{"전결", cueSignoff, false, false}, {"대결", cueSignoff, false, false},
+	cues(cueSignoff, cueWholeWord, "전결", "대결"),
+)
+
+// How a cue may stand in its word.
+const (
+	cueWholeWord = iota // starts its word
+	cueCompound         // may end a longer word: 환경정책과장
+	cueFieldOnly        // starts its word and counts only as a form label, before a colon
+)
+
+// cues lists words of one kind that stand alike in their words.
+func cues(kind cueKind, stands int, words ...string) []personCue {
+	out := make([]personCue, len(words))
+	for i, w := range words {
+		out[i] = personCue{word: w, kind: kind, compound: stands == cueCompound, field: stands == cueFieldOnly}
+	}
+	return out
 }
 
 // rankTitleWords are the titles before which a name may stand (홍길동
